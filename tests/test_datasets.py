@@ -1,0 +1,244 @@
+import numpy as np
+import pytest
+
+from tscc.datasets import CLASS_NAMES, load_npz_dataset, make_microseismic
+
+# ---------------------------------------------------------------------------
+# make_microseismic
+# ---------------------------------------------------------------------------
+
+
+def test_default_shapes_and_dtypes():
+    X, y = make_microseismic(random_state=0)
+    assert X.shape == (300, 400)
+    assert X.dtype == np.float32
+    assert y.shape == (300,)
+    assert y.dtype == np.int64
+    assert np.isfinite(X).all()
+    assert set(np.unique(y)) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("n_samples", [1, 2, 10, 11, 301])
+def test_classes_are_balanced(n_samples, n_classes):
+    _, y = make_microseismic(
+        n_samples, n_timestamps=50, n_classes=n_classes, random_state=0
+    )
+    counts = np.bincount(y, minlength=n_classes)
+    assert counts.sum() == n_samples
+    assert counts.max() - counts.min() <= 1
+
+
+def test_classes_are_shuffled():
+    _, y = make_microseismic(60, n_timestamps=50, random_state=0)
+    assert not np.all(np.diff(y) >= 0)
+
+
+def test_same_seed_gives_same_data():
+    X1, y1 = make_microseismic(40, random_state=7)
+    X2, y2 = make_microseismic(40, random_state=7)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+
+
+def test_random_state_instance_is_accepted_and_advanced():
+    rng = np.random.RandomState(7)
+    X1, _ = make_microseismic(20, random_state=rng)
+    X2, _ = make_microseismic(20, random_state=rng)
+    np.testing.assert_array_equal(X1, make_microseismic(20, random_state=7)[0])
+    assert not np.array_equal(X1, X2)
+
+
+def test_different_seeds_give_different_data():
+    X1, y1 = make_microseismic(40, random_state=0)
+    X2, y2 = make_microseismic(40, random_state=1)
+    assert not np.array_equal(X1, X2)
+    assert not np.array_equal(y1, y2)
+
+
+def test_normalized_waveforms_have_zero_mean_and_unit_peak():
+    X, _ = make_microseismic(50, random_state=0)
+    np.testing.assert_array_equal(np.abs(X).max(axis=1), 1.0)
+    np.testing.assert_allclose(X.mean(axis=1), 0.0, atol=1e-6)
+
+
+def test_unnormalized_noise_has_unit_standard_deviation():
+    X, y = make_microseismic(60, normalize=False, random_state=0)
+    assert X.dtype == np.float32
+    noise, events = X[y == 0], X[y != 0]
+    np.testing.assert_allclose(noise.std(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(noise.mean(axis=1), 0.0, atol=1e-6)
+    # An event adds a signal of at least twice the noise level on top of it.
+    assert np.abs(events).max(axis=1).mean() > np.abs(noise).max(axis=1).mean()
+
+
+def test_two_classes_are_noise_and_impulsive_events():
+    X, y, names = make_microseismic(20, n_classes=2, random_state=0, return_names=True)
+    assert set(np.unique(y)) == {0, 1}
+    assert names.tolist() == ["noise", "event"]
+    assert X.shape == (20, 400)
+
+
+def test_return_names():
+    _, y, names = make_microseismic(9, random_state=0, return_names=True)
+    assert names.tolist() == list(CLASS_NAMES) == ["noise", "event", "emergent"]
+    assert set(names[y]) == set(CLASS_NAMES)
+
+
+def _dominant_frequency(X, sampling_rate):
+    spectrum = np.abs(np.fft.rfft(X, axis=1))
+    freqs = np.fft.rfftfreq(X.shape[1], d=1.0 / sampling_rate)
+    return freqs[spectrum.argmax(axis=1)]
+
+
+def test_event_classes_have_their_frequency_bands():
+    # Loud events so that the signal, not the noise, sets the spectrum.
+    X, y = make_microseismic(
+        90, snr_range=(100.0, 100.0), normalize=False, random_state=0
+    )
+    peak_freq = _dominant_frequency(X, 100.0)
+    assert np.all((peak_freq[y == 1] >= 8.0) & (peak_freq[y == 1] <= 27.0))
+    assert np.all(peak_freq[y == 2] <= 6.0)
+
+
+def test_impulsive_onsets_lie_in_the_documented_window():
+    n_timestamps = 400
+    X, y = make_microseismic(
+        60,
+        n_timestamps,
+        n_classes=2,
+        snr_range=(50.0, 50.0),
+        normalize=False,
+        random_state=0,
+    )
+    # Unit-variance Gaussian noise never reaches 10 here; a 50-SNR event does
+    # within a period of its onset.
+    onset = np.argmax(np.abs(X[y == 1]) > 10.0, axis=1)
+    assert onset.min() >= 0.2 * n_timestamps
+    assert onset.max() <= 0.6 * n_timestamps + 15
+    assert np.abs(X[y == 0]).max() < 10.0
+
+
+def test_sampling_rate_sets_the_time_scale():
+    # Twice the rate and twice the samples cover the same 4 s window, so the
+    # event frequencies in Hz stay in their bands.
+    X, y = make_microseismic(
+        60,
+        800,
+        sampling_rate=200.0,
+        snr_range=(100.0, 100.0),
+        normalize=False,
+        random_state=0,
+    )
+    peak_freq = _dominant_frequency(X, 200.0)
+    assert np.all((peak_freq[y == 1] >= 8.0) & (peak_freq[y == 1] <= 27.0))
+
+
+def test_very_short_series_stay_finite():
+    X, _ = make_microseismic(6, n_timestamps=1, random_state=0)
+    assert X.shape == (6, 1)
+    assert np.isfinite(X).all()
+
+
+def test_kmeans_on_raw_waveforms_is_far_from_perfect():
+    # The data set must not be solved by K-means on the normalised waveforms.
+    from sklearn.cluster import KMeans
+
+    from tscc.metrics import clustering_accuracy
+
+    X, y = make_microseismic(150, random_state=0)
+    labels = KMeans(3, n_init=3, random_state=0).fit_predict(X)
+    assert clustering_accuracy(y, labels) < 0.7
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"n_samples": 0}, ValueError, "n_samples"),
+        ({"n_samples": 2.5}, TypeError, "n_samples"),
+        ({"n_timestamps": 0}, ValueError, "n_timestamps"),
+        ({"n_classes": 4}, ValueError, "n_classes"),
+        ({"n_classes": 1}, ValueError, "n_classes"),
+        ({"sampling_rate": 50.0}, ValueError, "sampling_rate"),
+        ({"snr_range": (0.0, 5.0)}, ValueError, "snr_range"),
+        ({"snr_range": (5.0, 2.0)}, ValueError, "snr_range"),
+        ({"snr_range": 3.0}, ValueError, "snr_range"),
+        ({"snr_range": (1.0, 2.0, 3.0)}, ValueError, "snr_range"),
+        ({"random_state": "seed"}, ValueError, "seed"),
+    ],
+)
+def test_invalid_parameters_raise(params, error, match):
+    with pytest.raises(error, match=match):
+        make_microseismic(**params)
+
+
+# ---------------------------------------------------------------------------
+# load_npz_dataset
+# ---------------------------------------------------------------------------
+
+
+def _write_npz(path, n_samples=5, **extra):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "X": rng.standard_normal((n_samples, 30, 2)).astype(np.float32),
+        "y": np.arange(n_samples, dtype=np.int64) % 2,
+        "label_names": np.array(["noise", "event"]),
+        "sampling_rate": np.float32(100.0),
+    }
+    arrays.update(extra)
+    np.savez_compressed(path, **arrays)
+    return arrays
+
+
+def test_load_round_trip(tmp_path):
+    path = tmp_path / "toy.npz"
+    written = _write_npz(path)
+    X, y = load_npz_dataset(path)
+    np.testing.assert_array_equal(X, written["X"])
+    np.testing.assert_array_equal(y, written["y"])
+    assert X.dtype == np.float32
+    assert y.dtype == np.int64
+
+    X, y, names = load_npz_dataset(str(path), return_names=True)
+    assert names[y].tolist() == ["noise", "event", "noise", "event", "noise"]
+
+
+def test_load_generated_data_round_trip(tmp_path):
+    X, y, names = make_microseismic(12, random_state=0, return_names=True)
+    path = tmp_path / "synthetic.npz"
+    np.savez(path, X=X[:, :, np.newaxis], y=y, label_names=names)
+    X_loaded, y_loaded = load_npz_dataset(path)
+    np.testing.assert_array_equal(X_loaded[:, :, 0], X)
+    np.testing.assert_array_equal(y_loaded, y)
+
+
+@pytest.mark.parametrize("key", ["X", "y"])
+def test_load_missing_array_raises(tmp_path, key):
+    path = tmp_path / "partial.npz"
+    arrays = _write_npz(tmp_path / "full.npz")
+    del arrays[key]
+    np.savez(path, **arrays)
+    with pytest.raises(KeyError, match=f"'{key}'"):
+        load_npz_dataset(path)
+
+
+def test_load_missing_names_raises_only_when_asked(tmp_path):
+    path = tmp_path / "unnamed.npz"
+    np.savez(path, X=np.zeros((3, 4, 1)), y=np.zeros(3, dtype=np.int64))
+    assert len(load_npz_dataset(path)) == 2
+    with pytest.raises(KeyError, match="label_names"):
+        load_npz_dataset(path, return_names=True)
+
+
+def test_load_inconsistent_lengths_raise(tmp_path):
+    path = tmp_path / "bad.npz"
+    _write_npz(path, y=np.zeros(4, dtype=np.int64))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        load_npz_dataset(path)
+
+
+def test_load_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "pickled.npz"
+    _write_npz(path, label_names=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        load_npz_dataset(path, return_names=True)

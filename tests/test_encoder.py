@@ -1,0 +1,228 @@
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tscc.encoder import DilatedConv1d, DilatedConvBlock, TSEncoder, timestamp_mask
+from tscc.training import encode_features
+
+
+def _reference_conv(conv, x):
+    """The same convolution through torch's own conv1d on channels-first input."""
+    d = conv.dilation[0]
+    y = F.conv1d(x.transpose(1, 2), conv.weight, conv.bias, padding=d, dilation=d)
+    return y.transpose(1, 2)
+
+
+def _make_conv(dilation, in_channels=3, out_channels=4, seed=0):
+    torch.manual_seed(seed)
+    return DilatedConv1d(in_channels, out_channels, dilation)
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 4, 8])
+def test_dilated_conv_matches_conv1d_for_all_lengths(dilation):
+    conv = _make_conv(dilation)
+    gen = torch.Generator().manual_seed(dilation)
+    for n_timestamps in range(1, 21):
+        x = torch.randn(2, n_timestamps, 3, generator=gen)
+        y = conv(x)
+        expected = _reference_conv(conv, x)
+        assert y.shape == (2, n_timestamps, 4)
+        torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 4, 8])
+@pytest.mark.parametrize("n_timestamps", [1, 2, 3, 5, 8, 9, 13])
+def test_dilated_conv_gradients_match_conv1d(dilation, n_timestamps):
+    conv = _make_conv(dilation)
+    gen = torch.Generator().manual_seed(100 + n_timestamps)
+    x = torch.randn(2, n_timestamps, 3, generator=gen)
+    upstream = torch.randn(2, n_timestamps, 4, generator=gen)
+
+    x1 = x.clone().requires_grad_(True)
+    (conv(x1) * upstream).sum().backward()
+    grads = (x1.grad, conv.weight.grad.clone(), conv.bias.grad.clone())
+
+    conv.zero_grad()
+    x2 = x.clone().requires_grad_(True)
+    (_reference_conv(conv, x2) * upstream).sum().backward()
+    expected = (x2.grad, conv.weight.grad, conv.bias.grad)
+
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_dilated_conv_has_the_parameters_of_conv1d():
+    conv = DilatedConv1d(3, 5, dilation=4)
+    assert conv.weight.shape == (5, 3, 3)
+    assert conv.bias.shape == (5,)
+    assert conv.dilation == (4,)
+    assert conv.padding == (4,)
+
+
+def test_dilated_conv_does_not_modify_input():
+    conv = _make_conv(2)
+    x = torch.randn(2, 7, 3)
+    before = x.clone()
+    conv(x)
+    assert torch.equal(x, before)
+
+
+def test_block_matches_reference_and_projects_residual():
+    torch.manual_seed(0)
+    block = DilatedConvBlock(3, 5, dilation=2)
+    assert block.projector is not None
+    x = torch.randn(2, 9, 3)
+    h = _reference_conv(block.conv1, F.gelu(x))
+    h = _reference_conv(block.conv2, F.gelu(h))
+    expected = h + block.projector(x)
+    torch.testing.assert_close(block(x), expected, atol=1e-5, rtol=1e-5)
+
+    same = DilatedConvBlock(4, 4, dilation=1)
+    assert same.projector is None
+    assert DilatedConvBlock(4, 4, dilation=1, project_residual=True).projector
+
+
+def _encoder(depth=2, input_dims=2, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    kwargs.setdefault("hidden_dims", 8)
+    kwargs.setdefault("repr_dims", 5)
+    return TSEncoder(input_dims, depth=depth, **kwargs)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("n_timestamps", [1, 2, 7])
+def test_encoder_output_shape(depth, n_timestamps):
+    encoder = _encoder(depth=depth).eval()
+    x = torch.randn(3, n_timestamps, 2)
+    z = encoder(x)
+    assert z.shape == (3, n_timestamps, 5)
+    assert torch.isfinite(z).all()
+
+
+def test_encoder_block_dilations_and_last_projection():
+    encoder = _encoder(depth=3)
+    assert [b.conv1.dilation[0] for b in encoder.blocks] == [1, 2, 4]
+    assert encoder.blocks[-1].projector is not None
+    assert encoder.blocks[0].projector is None
+
+
+def test_encoder_does_not_modify_input_including_nan():
+    encoder = _encoder().eval()
+    x = torch.randn(2, 6, 2)
+    x[0, 2, 1] = float("nan")
+    x[1, 4:] = float("nan")
+    before = x.clone()
+    encoder(x)
+    encoder(x, mask="random", generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.isnan(x), torch.isnan(before))
+    assert torch.equal(torch.nan_to_num(x), torch.nan_to_num(before))
+
+
+def test_nan_timestamp_equals_explicitly_masked_timestamp():
+    encoder = _encoder(depth=3).eval()
+    x = torch.randn(2, 7, 2)
+    with_nan = x.clone()
+    with_nan[0, 3, 0] = float("nan")  # one channel NaN: the whole timestamp
+    with_nan[1, 5:] = float("nan")
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    mask[0, 3] = False
+    mask[1, 5:] = False
+
+    z_nan = encoder(with_nan)
+    z_masked = encoder(x, mask=mask)
+    assert torch.isfinite(z_nan).all()
+    torch.testing.assert_close(z_nan, z_masked, atol=1e-6, rtol=0)
+    # the value hidden behind a masked timestamp does not matter
+    other = x.clone()
+    other[0, 3] = 1e3
+    torch.testing.assert_close(encoder(other, mask=mask), z_masked, atol=1e-6, rtol=0)
+
+
+def test_eval_mode_is_deterministic_and_dropout_off():
+    encoder = _encoder(dropout=0.5).eval()
+    x = torch.randn(4, 9, 2)
+    z1 = encoder(x)
+    z2 = encoder(x)
+    assert torch.equal(z1, z2)
+
+    no_dropout = copy.deepcopy(encoder)
+    no_dropout.repr_dropout.p = 0.0
+    no_dropout.train()
+    assert torch.equal(no_dropout(x), z1)
+
+    encoder.train()
+    torch.manual_seed(0)
+    z_train = encoder(x)
+    assert not torch.equal(z_train, z1)
+    assert (z_train == 0).float().mean() > 0.2  # dropout zeroes entries
+
+
+def test_random_mask_reproducible_with_seeded_generator():
+    encoder = _encoder().eval()
+    x = torch.randn(3, 10, 2)
+    z1 = encoder(x, mask="random", generator=torch.Generator().manual_seed(7))
+    z2 = encoder(x, mask="random", generator=torch.Generator().manual_seed(7))
+    z3 = encoder(x, mask="random", generator=torch.Generator().manual_seed(8))
+    assert torch.equal(z1, z2)
+    assert not torch.equal(z1, z3)
+    assert not torch.allclose(z1, encoder(x))
+
+
+def test_random_mask_equals_explicit_mask_from_same_generator():
+    encoder = _encoder(mask_prob=0.3).eval()
+    x = torch.randn(3, 10, 2)
+    z = encoder(x, mask="random", generator=torch.Generator().manual_seed(3))
+    mask = timestamp_mask(3, 10, 0.3, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(z, encoder(x, mask=mask), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_timestamp_mask_keep_fraction(p):
+    mask = timestamp_mask(200, 500, p, torch.Generator().manual_seed(0))
+    assert mask.shape == (200, 500)
+    assert mask.dtype == torch.bool
+    assert abs(mask.float().mean().item() - p) < 0.01
+
+
+def test_timestamp_mask_seeded_reproducible():
+    a = timestamp_mask(4, 30, generator=torch.Generator().manual_seed(1))
+    b = timestamp_mask(4, 30, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+
+
+def _series(n_series=21, n_timestamps=24, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    series = torch.randn(n_series, n_timestamps, 2, generator=gen)
+    series[2, 18:] = float("nan")  # variable length: NaN-padded at the end
+    series[11, 5:] = float("nan")
+    return series
+
+
+def test_encode_features_independent_of_batch_composition():
+    encoder = _encoder(depth=3, hidden_dims=32, repr_dims=16).train()
+    series = _series()
+    full = encode_features(encoder, series, batch_size=8, device="cpu")
+    assert full.shape == (21, 16)
+    assert torch.isfinite(full).all()
+    assert encoder.training  # mode restored
+
+    subset = torch.tensor([11, 3, 20, 2, 7])
+    part = encode_features(encoder, series[subset], batch_size=8, device="cpu")
+    assert torch.equal(part, full[subset])
+
+    perm = torch.randperm(21, generator=torch.Generator().manual_seed(1))
+    permuted = encode_features(encoder, series[perm], batch_size=8, device="cpu")
+    assert torch.equal(permuted, full[perm])
+
+
+def test_encode_features_is_max_pool_of_observed_timestamps():
+    encoder = _encoder(depth=2).eval()
+    series = _series(n_series=4, n_timestamps=20)
+    features = encode_features(encoder, series, batch_size=4, device="cpu")
+    with torch.no_grad():
+        z = encoder(series)
+    expected = z.amax(dim=1)
+    expected[2] = z[2, :18].amax(dim=0)
+    torch.testing.assert_close(features, expected)

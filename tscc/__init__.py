@@ -1,0 +1,21 @@
+"""tscc: unsupervised clustering of time series with contrastive learning.
+
+The main entry point is :class:`TSCCClusterer`, a scikit-learn compatible
+estimator implementing Time Series Contrastive Clustering. :mod:`tscc.datasets`
+generates and loads labelled waveforms; :mod:`tscc.metrics` scores clusterings.
+"""
+
+from .datasets import load_npz_dataset, make_microseismic
+from .estimator import TSCCClusterer
+from .metrics import clustering_accuracy, clustering_scores
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TSCCClusterer",
+    "clustering_accuracy",
+    "clustering_scores",
+    "load_npz_dataset",
+    "make_microseismic",
+    "__version__",
+]

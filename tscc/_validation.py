@@ -1,0 +1,116 @@
+"""Input validation shared by the estimator's methods."""
+
+import numpy as np
+import torch
+from sklearn.utils.validation import validate_data
+
+__all__ = ["check_series", "resolve_device"]
+
+
+def check_series(estimator, X, *, reset, min_samples=1):
+    """Validate series and return them as a float array of shape (n, T, C).
+
+    Parameters
+    ----------
+    estimator : TSCCClusterer
+        The estimator; with ``reset=True`` its ``n_features_in_`` (the number
+        of timestamps) and ``n_channels_in_`` are set, otherwise checked.
+    X : array-like of shape (n_samples, n_timestamps) or \
+            (n_samples, n_timestamps, n_channels)
+        Series; NaN marks missing timestamps, inf is rejected.
+    reset : bool
+        Whether this is a call to ``fit``.
+    min_samples : int, default=1
+        Smallest accepted number of series.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timestamps, n_channels)
+        float32 or float64; may share memory with the input, never written to.
+    """
+    X = validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite="allow-nan",
+        allow_nd=True,
+        ensure_min_samples=min_samples,
+    )
+    if X.ndim > 3:
+        raise ValueError(
+            "Expected series of shape (n_samples, n_timestamps) or (n_samples, "
+            f"n_timestamps, n_channels), got an array with {X.ndim} dimensions "
+            f"of shape {X.shape}."
+        )
+    if X.ndim == 2:
+        X = X[:, :, np.newaxis]
+    n_channels = X.shape[2]
+    if n_channels == 0:
+        raise ValueError(f"Found series with 0 channels (shape={X.shape}).")
+    if reset:
+        estimator.n_channels_in_ = n_channels
+    elif n_channels != estimator.n_channels_in_:
+        raise ValueError(
+            f"X has {n_channels} channels, but {type(estimator).__name__} was "
+            f"fitted on series with {estimator.n_channels_in_} channels."
+        )
+    missing = np.isnan(X).any(axis=2).all(axis=1)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if rows.size > 10 else "")
+        raise ValueError(
+            f"{rows.size} series have no observed timestamp (every value is "
+            f"NaN), at rows {shown}. Remove them before clustering."
+        )
+    return X
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a usable :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:N"``, or any other device type torch knows and has.
+
+    Returns
+    -------
+    device : torch.device
+
+    Raises
+    ------
+    ValueError
+        If the name is not a torch device, or the device is not available.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid device; use 'auto', 'cpu', 'cuda' "
+            "or 'cuda:N'."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on "
+                "this machine; use device='cpu' or device='auto'."
+            )
+        index = 0 if resolved.index is None else resolved.index
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+        return torch.device("cuda", index)
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or "
+            "'cuda:N'."
+        )
+    return resolved

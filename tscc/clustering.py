@@ -1,0 +1,118 @@
+"""Fuzzy clustering step: memberships, centre updates and K-means initialisation.
+
+These helpers work on feature matrices ``R`` of shape ``(n_series, repr_dims)``
+and centres ``U`` of shape ``(n_clusters, repr_dims)``, all clusters at once.
+"""
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+
+__all__ = [
+    "squared_distances",
+    "fuzzy_memberships",
+    "update_centers",
+    "kmeans_centers",
+]
+
+
+def squared_distances(features, centers):
+    """Squared Euclidean distances between every feature row and every centre.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n_series, n_dims)
+    centers : torch.Tensor of shape (n_clusters, n_dims)
+
+    Returns
+    -------
+    sq_distances : torch.Tensor of shape (n_series, n_clusters)
+        Non-negative; differentiable with respect to both inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.clustering import squared_distances
+    >>> squared_distances(torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]]))
+    tensor([[25.]])
+    """
+    diff = features.unsqueeze(1) - centers.unsqueeze(0)  # N x K x D
+    return diff.pow(2).sum(dim=-1)
+
+
+def fuzzy_memberships(sq_distances, m):
+    """Fuzzy c-means memberships from squared distances.
+
+    ``p_ij`` is proportional to ``sq_distances_ij ** (-1 / (m - 1))`` and each row
+    sums to one. Computed in the log domain, so a zero distance gives a
+    membership of one instead of a division by zero.
+
+    Parameters
+    ----------
+    sq_distances : torch.Tensor of shape (n_series, n_clusters)
+    m : float
+        Fuzzifier, > 1; the closer to 1, the harder the memberships.
+
+    Returns
+    -------
+    memberships : torch.Tensor of shape (n_series, n_clusters)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.clustering import fuzzy_memberships
+    >>> fuzzy_memberships(torch.tensor([[1.0, 4.0]]), m=2.0)
+    tensor([[0.8000, 0.2000]])
+    """
+    tiny = torch.finfo(sq_distances.dtype).tiny
+    log_d = torch.log(sq_distances.clamp_min(tiny))
+    return torch.softmax(-log_d / (m - 1), dim=1)
+
+
+def update_centers(features, memberships, m):
+    """Fuzzy c-means centre update ``u_j = sum_i p_ij**m r_i / sum_i p_ij**m``.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n_series, n_dims)
+    memberships : torch.Tensor of shape (n_series, n_clusters)
+    m : float
+        Fuzzifier, > 1.
+
+    Returns
+    -------
+    centers : torch.Tensor of shape (n_clusters, n_dims)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.clustering import update_centers
+    >>> r = torch.tensor([[0.0], [2.0]])
+    >>> update_centers(r, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), m=2.0)
+    tensor([[0.],
+            [2.]])
+    """
+    weights = memberships**m  # N x K
+    totals = weights.sum(dim=0).clamp_min(torch.finfo(weights.dtype).tiny)
+    return (weights.T @ features) / totals.unsqueeze(1)
+
+
+def kmeans_centers(features, n_clusters, n_init, seed):
+    """K-means centres of a feature matrix, deterministic for a given seed.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_series, n_dims)
+    n_clusters : int
+    n_init : int
+        Number of K-means restarts.
+    seed : int
+        Seed of the K-means initialisation.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_dims), dtype float64
+    """
+    kmeans = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed)
+    kmeans.fit(np.asarray(features, dtype=np.float64))
+    return kmeans.cluster_centers_

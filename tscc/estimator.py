@@ -1,0 +1,496 @@
+"""The TSCC clustering estimator."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_series, resolve_device
+from .clustering import (
+    fuzzy_memberships,
+    kmeans_centers,
+    squared_distances,
+    update_centers,
+)
+from .encoder import TSEncoder
+from .training import (
+    EpochConfig,
+    check_finite_losses,
+    encode_features,
+    seed_sequence,
+    train_epoch,
+)
+
+__all__ = ["TSCCClusterer"]
+
+
+class TSCCClusterer(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
+    """Time Series Contrastive Clustering (TSCC).
+
+    A TS2Vec-style dilated convolutional encoder is pretrained with a
+    hierarchical contrastive loss on random overlapping crops; K-means on the
+    max-pooled representations initialises the cluster centres; encoder and
+    centres are then fine-tuned jointly with a fuzzy c-means clustering loss.
+    Clusters are assigned to the nearest centre in the learned feature space.
+
+    Parameters
+    ----------
+    n_clusters : int, default=2
+        Number of clusters.
+    repr_dims : int, default=32
+        Size of the learned representation ``R`` of each series.
+    hidden_dims : int, default=64
+        Channels of the hidden convolutional blocks.
+    depth : int, default=10
+        Number of residual dilated-convolution blocks (dilations 1, 2, 4, ...).
+    pretrain_epochs : int, default=25
+        Epochs of contrastive pretraining.
+    finetune_epochs : int, default=25
+        Epochs of joint contrastive and clustering fine-tuning; 0 gives
+        "pretraining + K-means".
+    batch_size : int, default=64
+        Series per optimizer step and per encoding batch; need not divide the
+        number of series, and may exceed it.
+    lr : float, default=1e-3
+        AdamW learning rate of pretraining.
+    finetune_lr : float, default=1e-4
+        AdamW learning rate of fine-tuning.
+    m : float, default=1.5
+        Fuzzifier of the fuzzy memberships, > 1; closer to 1 is harder.
+    cluster_weight : float, default=0.1
+        Weight of the clustering loss during fine-tuning.
+    center_update_interval : int, default=2
+        The centres are recomputed over all series every this many fine-tuning
+        epochs, and once more at the end.
+    temporal_unit : int, default=0
+        Smallest max-pooling scale of the temporal contrastive term; the crops
+        overlap by at least ``2 ** (temporal_unit + 1)`` timestamps.
+    max_train_length : int or None, default=3000
+        During training, series longer than this are cut to a random window of
+        this length per batch, which bounds memory. ``None`` never cuts.
+    n_init : int, default=10
+        K-means restarts of the centre initialisation.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, crops, masks, dropout, shuffling and K-means. An int
+        gives identical results from run to run on the CPU.
+    verbose : int, default=0
+        ``0`` is silent; ``1`` prints one line per epoch with its losses.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), dtype int64
+        Cluster of each training series.
+    cluster_centers_ : ndarray of shape (n_clusters, repr_dims)
+        Centres in the learned feature space.
+    encoder_ : torch.nn.Module
+        The fitted encoder, on ``device_``, in evaluation mode.
+    history_ : list of dict
+        One entry per epoch: ``phase`` ("pretrain" or "finetune"), ``epoch``,
+        ``contrastive`` and ``cluster`` (mean losses), ``seconds``.
+    device_ : str
+        Device the encoder lives on.
+    n_features_in_ : int
+        Number of timestamps of the training series.
+    n_channels_in_ : int
+        Number of channels of the training series.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : K-means on raw features.
+
+    Notes
+    -----
+    Input is ``(n_samples, n_timestamps)`` for univariate series or
+    ``(n_samples, n_timestamps, n_channels)``. NaN marks a missing timestamp;
+    variable-length series are NaN-padded at the end. The method follows
+    Yue et al. (TS2Vec, AAAI 2022) for the encoder and loss, and the TSCC paper
+    for the clustering stage. ``fit`` never looks at ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tscc import TSCCClusterer
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.linspace(0, 1, 32)
+    >>> X = np.vstack([np.sin(2 * np.pi * 2 * t) + 0.1 * rng.normal(size=(20, 32)),
+    ...                np.sign(np.sin(2 * np.pi * 6 * t)) + 0.1 * rng.normal(size=(20, 32))])
+    >>> clusterer = TSCCClusterer(n_clusters=2, depth=2, hidden_dims=16,
+    ...                           pretrain_epochs=2, finetune_epochs=2,
+    ...                           device="cpu", random_state=0).fit(X)
+    >>> clusterer.labels_.shape
+    (40,)
+    >>> clusterer.transform(X).shape
+    (40, 32)
+    >>> clusterer.predict_proba(X[:2]).sum(axis=1)
+    array([1., 1.])
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "repr_dims": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dims": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "finetune_lr": [Interval(Real, 0, None, closed="neither")],
+        "m": [Interval(Real, 1, None, closed="neither")],
+        "cluster_weight": [Interval(Real, 0, None, closed="left")],
+        "center_update_interval": [Interval(Integral, 1, None, closed="left")],
+        "temporal_unit": [Interval(Integral, 0, 30, closed="both")],
+        "max_train_length": [Interval(Integral, 2, None, closed="left"), None],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"auto"}), str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=2,
+        *,
+        repr_dims=32,
+        hidden_dims=64,
+        depth=10,
+        pretrain_epochs=25,
+        finetune_epochs=25,
+        batch_size=64,
+        lr=1e-3,
+        finetune_lr=1e-4,
+        m=1.5,
+        cluster_weight=0.1,
+        center_update_interval=2,
+        temporal_unit=0,
+        max_train_length=3000,
+        n_init=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.repr_dims = repr_dims
+        self.hidden_dims = hidden_dims
+        self.depth = depth
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.finetune_lr = finetune_lr
+        self.m = m
+        self.cluster_weight = cluster_weight
+        self.center_update_interval = center_update_interval
+        self.temporal_unit = temporal_unit
+        self.max_train_length = max_train_length
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the encoder, initialise the centres and fine-tune both.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps) or \
+                (n_samples, n_timestamps, n_channels)
+            Training series; NaN marks missing timestamps.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : TSCCClusterer
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit and return the learned features of the training series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps) or \
+                (n_samples, n_timestamps, n_channels)
+            Training series; NaN marks missing timestamps.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, repr_dims)
+            Same as ``fit(X).transform(X)``, without encoding twice.
+        """
+        features, dtype = self._fit(X)
+        return features.astype(dtype, copy=False)
+
+    def _fit(self, X):
+        """Fit on ``X``; return the training features (float64) and X's dtype."""
+        X = check_series(self, X, reset=True, min_samples=2)
+        n_samples = X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
+            )
+        min_overlap = 2 ** (self.temporal_unit + 1)
+        if self.max_train_length is not None and self.max_train_length < min_overlap:
+            raise ValueError(
+                f"max_train_length={self.max_train_length} is shorter than the "
+                f"minimal crop overlap 2 ** (temporal_unit + 1) = {min_overlap}."
+            )
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        torch_seed, crop_seed, kmeans_seed = seed_sequence(seed, 3)
+        rng = np.random.default_rng(crop_seed)
+        series = _to_tensor(X)
+        train_series = _pad_to_length(series, min_overlap)
+        config = EpochConfig(
+            self.batch_size, self.temporal_unit, self.max_train_length, device
+        )
+        self._encoder_kwargs = {
+            "input_dims": X.shape[2],
+            "repr_dims": self.repr_dims,
+            "hidden_dims": self.hidden_dims,
+            "depth": self.depth,
+        }
+        self.history_ = []
+        cuda_devices = [device.index] if device.type == "cuda" else []
+        # Weight init and dropout draw from torch's global generator; fork it so
+        # that fit is reproducible and leaves the caller's RNG state untouched.
+        with torch.random.fork_rng(devices=cuda_devices), torch.enable_grad():
+            torch.random.default_generator.manual_seed(torch_seed)
+            if device.type == "cuda":
+                with torch.cuda.device(device):
+                    torch.cuda.manual_seed(torch_seed)
+            generator = torch.Generator(device=device).manual_seed(torch_seed)
+            encoder = TSEncoder(**self._encoder_kwargs).to(device)
+            self._pretrain(encoder, train_series, config, rng, generator)
+            features = encode_features(encoder, series, self.batch_size, device)
+            self._log(f"K-means initialisation of {self.n_clusters} centres")
+            centers = torch.as_tensor(
+                kmeans_centers(features.cpu(), self.n_clusters, self.n_init, kmeans_seed),
+                dtype=torch.float32,
+                device=device,
+            )
+            if self.finetune_epochs > 0:
+                centers = self._finetune(
+                    encoder, train_series, centers, config, rng, generator
+                )
+                features = encode_features(encoder, series, self.batch_size, device)
+                centers = update_centers(
+                    features, fuzzy_memberships(squared_distances(features, centers),
+                                                self.m), self.m
+                )
+        encoder.eval()
+        self.encoder_ = encoder
+        self.device_ = str(device)
+        self.cluster_centers_ = centers.double().cpu().numpy()
+        features = features.double().cpu().numpy()
+        self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
+        return features, X.dtype
+
+    def _pretrain(self, encoder, series, config, rng, generator):
+        optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.lr)
+        for epoch in range(1, self.pretrain_epochs + 1):
+            losses = train_epoch(encoder, optimizer, series, config, rng, generator)
+            check_finite_losses(losses, "pretraining", epoch)
+            self._record("pretrain", epoch, self.pretrain_epochs, losses)
+
+    def _finetune(self, encoder, series, centers, config, rng, generator):
+        optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.finetune_lr)
+        for epoch in range(1, self.finetune_epochs + 1):
+            losses = train_epoch(
+                encoder,
+                optimizer,
+                series,
+                config,
+                rng,
+                generator,
+                centers=centers,
+                m=self.m,
+                cluster_weight=self.cluster_weight,
+            )
+            check_finite_losses(losses, "fine-tuning", epoch)
+            self._record("finetune", epoch, self.finetune_epochs, losses)
+            if epoch % self.center_update_interval == 0 and epoch < self.finetune_epochs:
+                features = encode_features(
+                    encoder, series, self.batch_size, config.device
+                )
+                memberships = fuzzy_memberships(
+                    squared_distances(features, centers), self.m
+                )
+                # clone outside inference mode: the centres enter autograd graphs
+                centers = update_centers(features, memberships, self.m).clone()
+        return centers
+
+    def _record(self, phase, epoch, n_epochs, losses):
+        self.history_.append({"phase": phase, "epoch": epoch, **losses})
+        message = f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
+        if phase == "finetune":
+            message += f" cluster={losses['cluster']:.4f}"
+        self._log(f"{message} ({losses['seconds']:.1f}s)")
+
+    def _log(self, message):
+        if self.verbose:
+            print(f"[TSCC] {message}", flush=True)
+
+    # ---------------------------------------------------------------- inference
+
+    def transform(self, X):
+        """Encode series into the max-pooled learned features ``R``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps) or \
+                (n_samples, n_timestamps, n_channels)
+            Series of the same length and channel count as in ``fit``.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, repr_dims)
+            float32 for float32 input, float64 otherwise.
+        """
+        features, dtype = self._features(X)
+        return features.astype(dtype, copy=False)
+
+    def predict_proba(self, X):
+        """Fuzzy memberships of each series in each cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps) or \
+                (n_samples, n_timestamps, n_channels)
+            Series of the same length and channel count as in ``fit``.
+
+        Returns
+        -------
+        memberships : ndarray of shape (n_samples, n_clusters)
+            Non-negative, each row sums to one.
+        """
+        return self._memberships(self._features(X)[0])
+
+    def predict(self, X):
+        """Assign each series to the cluster of highest membership.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps) or \
+                (n_samples, n_timestamps, n_channels)
+            Series of the same length and channel count as in ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int64
+            Index of the nearest cluster centre.
+        """
+        return self.predict_proba(X).argmax(axis=1).astype(np.int64)
+
+    def score(self, X, y=None):
+        """Negative fuzzy clustering objective of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps) or \
+                (n_samples, n_timestamps, n_channels)
+            Series of the same length and channel count as in ``fit``.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``-sum_i sum_j p_ij**m ||r_i - u_j||**2``, the analogue of
+            :class:`~sklearn.cluster.KMeans`' negative inertia. Only comparable
+            between models sharing one feature space.
+        """
+        features = torch.as_tensor(self._features(X)[0])
+        sq_distances = squared_distances(
+            features, torch.as_tensor(self.cluster_centers_)
+        )
+        weights = fuzzy_memberships(sq_distances, self.m) ** self.m
+        return -float((weights * sq_distances).sum())
+
+    def _features(self, X):
+        """Validated features (float64) of ``X`` and the dtype to return them in."""
+        check_is_fitted(self)
+        X = check_series(self, X, reset=False)
+        device = torch.device(self.device_)
+        features = encode_features(self.encoder_, _to_tensor(X), self.batch_size, device)
+        return features.double().cpu().numpy(), X.dtype
+
+    def _memberships(self, features):
+        sq_distances = squared_distances(
+            torch.as_tensor(features), torch.as_tensor(self.cluster_centers_)
+        )
+        return fuzzy_memberships(sq_distances, self.m).numpy()
+
+    # ------------------------------------------------------------- persistence
+
+    def __getstate__(self):
+        # copy: object.__getstate__ may hand back the live __dict__ itself
+        state = dict(super().__getstate__())
+        encoder = state.pop("encoder_", None)
+        if encoder is not None:
+            # CPU tensors, so that a GPU-fitted model unpickles without CUDA
+            state["_encoder_state"] = {
+                name: tensor.detach().cpu() for name, tensor in encoder.state_dict().items()
+            }
+        return state
+
+    def __setstate__(self, state):
+        encoder_state = state.pop("_encoder_state", None)
+        super().__setstate__(state)
+        if encoder_state is None:
+            return
+        device = torch.device(self.device_)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            self.device_ = "cpu"
+        encoder = TSEncoder(**self._encoder_kwargs)
+        encoder.load_state_dict(encoder_state)
+        self.encoder_ = encoder.to(self.device_).eval()
+
+    @property
+    def _n_features_out(self):
+        return self.repr_dims
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _to_tensor(X):
+    """float32 CPU copy of validated series; the caller's array is never shared."""
+    return torch.tensor(X, dtype=torch.float32)
+
+
+def _pad_to_length(series, length):
+    """NaN-pad series at the end so that crops of ``length`` fit."""
+    missing = length - series.shape[1]
+    if missing <= 0:
+        return series
+    padding = series.new_full((series.shape[0], missing, series.shape[2]), float("nan"))
+    return torch.cat([series, padding], dim=1)
