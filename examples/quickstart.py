@@ -1,7 +1,7 @@
 """Cluster synthetic microseismic waveforms with TSCC and compare with K-means.
 
 Generates 300 labelled waveforms (noise, impulsive events, emergent events;
-4 s at 100 Hz, each scaled to max |x| = 1), fits ``TSCCClusterer`` without the
+2 s at 100 Hz, each scaled to max |x| = 1), fits ``TSCCClusterer`` without the
 labels, and scores both TSCC and K-means on the raw waveforms against them.
 
 Run: python examples/quickstart.py   (about a minute on a 2-core CPU)
@@ -14,9 +14,13 @@ from sklearn.cluster import KMeans
 
 from tscc import TSCCClusterer, clustering_scores, make_microseismic
 
-X, y, names = make_microseismic(n_samples=300, random_state=0, return_names=True)
+X, y, names = make_microseismic(
+    n_samples=300, n_timestamps=200, random_state=0, return_names=True
+)
 n_clusters = len(names)
-print(f"Data: {X.shape[0]} waveforms of {X.shape[1]} samples, classes {list(names)}")
+print(
+    f"Data: {X.shape[0]} waveforms of {X.shape[1]} samples, classes {', '.join(names)}"
+)
 
 start = time.perf_counter()
 kmeans_labels = KMeans(n_clusters, n_init=10, random_state=0).fit_predict(X)
@@ -41,5 +45,5 @@ for name, pred, seconds in [
 print("\nTSCC clusters against the true classes (rows: class, columns: cluster):")
 table = np.zeros((len(names), n_clusters), dtype=int)
 np.add.at(table, (y, labels), 1)
-for name, row in zip(names, table):
+for name, row in zip(names, table, strict=True):
     print(f"  {name:<10}" + "".join(f"{count:6d}" for count in row))

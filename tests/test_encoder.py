@@ -33,7 +33,7 @@ def test_dilated_conv_matches_conv1d_for_all_lengths(dilation):
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 4, 8])
-@pytest.mark.parametrize("n_timestamps", [1, 2, 3, 5, 8, 9, 13])
+@pytest.mark.parametrize("n_timestamps", [1, 3, 8, 13])
 def test_dilated_conv_gradients_match_conv1d(dilation, n_timestamps):
     conv = _make_conv(dilation)
     gen = torch.Generator().manual_seed(100 + n_timestamps)
@@ -196,7 +196,7 @@ def _series(n_series=21, n_timestamps=24, seed=0):
     gen = torch.Generator().manual_seed(seed)
     series = torch.randn(n_series, n_timestamps, 2, generator=gen)
     series[2, 18:] = float("nan")  # variable length: NaN-padded at the end
-    series[11, 5:] = float("nan")
+    series[-1, 5:] = float("nan")
     return series
 
 
@@ -208,7 +208,7 @@ def test_encode_features_independent_of_batch_composition():
     assert torch.isfinite(full).all()
     assert encoder.training  # mode restored
 
-    subset = torch.tensor([11, 3, 20, 2, 7])
+    subset = torch.tensor([20, 3, 11, 2, 7])
     part = encode_features(encoder, series[subset], batch_size=8, device="cpu")
     assert torch.equal(part, full[subset])
 
@@ -225,4 +225,5 @@ def test_encode_features_is_max_pool_of_observed_timestamps():
         z = encoder(series)
     expected = z.amax(dim=1)
     expected[2] = z[2, :18].amax(dim=0)
+    expected[3] = z[3, :5].amax(dim=0)
     torch.testing.assert_close(features, expected)

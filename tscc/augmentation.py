@@ -26,6 +26,7 @@ class CropPlan:
 
     @property
     def overlap_length(self):
+        """Number of timestamps both views share."""
         return self.overlap_end - self.overlap_start
 
 
@@ -66,9 +67,7 @@ def draw_crops(n_series, n_timestamps, min_overlap, rng):
     left_start = int(rng.integers(overlap_start + 1))
     right_end = int(rng.integers(overlap_end, n_timestamps + 1))
     # shift each series so that both views stay inside [0, n_timestamps)
-    offsets = rng.integers(
-        -left_start, n_timestamps - right_end + 1, size=n_series
-    )
+    offsets = rng.integers(-left_start, n_timestamps - right_end + 1, size=n_series)
     return CropPlan(offsets, left_start, overlap_start, overlap_end, right_end)
 
 

@@ -128,8 +128,9 @@ class TSCCClusterer(
     >>> from tscc import TSCCClusterer
     >>> rng = np.random.default_rng(0)
     >>> t = np.linspace(0, 1, 32)
-    >>> X = np.vstack([np.sin(2 * np.pi * 2 * t) + 0.1 * rng.normal(size=(20, 32)),
-    ...                np.sign(np.sin(2 * np.pi * 6 * t)) + 0.1 * rng.normal(size=(20, 32))])
+    >>> sines = np.sin(2 * np.pi * 2 * t) + 0.1 * rng.normal(size=(20, 32))
+    >>> squares = np.sign(np.sin(2 * np.pi * 6 * t)) + 0.1 * rng.normal(size=(20, 32))
+    >>> X = np.vstack([sines, squares])
     >>> clusterer = TSCCClusterer(n_clusters=2, depth=2, hidden_dims=16,
     ...                           pretrain_epochs=2, finetune_epochs=2,
     ...                           device="cpu", random_state=0).fit(X)
@@ -260,7 +261,9 @@ class TSCCClusterer(
                 f"minimal crop overlap 2 ** (temporal_unit + 1) = {min_overlap}."
             )
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
         torch_seed, crop_seed, kmeans_seed = seed_sequence(seed, 3)
         rng = np.random.default_rng(crop_seed)
         series = _to_tensor(X)
@@ -289,7 +292,9 @@ class TSCCClusterer(
             features = encode_features(encoder, series, self.batch_size, device)
             self._log(f"K-means initialisation of {self.n_clusters} centres")
             centers = torch.as_tensor(
-                kmeans_centers(features.cpu(), self.n_clusters, self.n_init, kmeans_seed),
+                kmeans_centers(
+                    features.cpu(), self.n_clusters, self.n_init, kmeans_seed
+                ),
                 dtype=torch.float32,
                 device=device,
             )
@@ -299,8 +304,9 @@ class TSCCClusterer(
                 )
                 features = encode_features(encoder, series, self.batch_size, device)
                 centers = update_centers(
-                    features, fuzzy_memberships(squared_distances(features, centers),
-                                                self.m), self.m
+                    features,
+                    fuzzy_memberships(squared_distances(features, centers), self.m),
+                    self.m,
                 )
         encoder.eval()
         self.encoder_ = encoder
@@ -333,7 +339,10 @@ class TSCCClusterer(
             )
             check_finite_losses(losses, "fine-tuning", epoch)
             self._record("finetune", epoch, self.finetune_epochs, losses)
-            if epoch % self.center_update_interval == 0 and epoch < self.finetune_epochs:
+            if (
+                epoch % self.center_update_interval == 0
+                and epoch < self.finetune_epochs
+            ):
                 features = encode_features(
                     encoder, series, self.batch_size, config.device
                 )
@@ -346,7 +355,9 @@ class TSCCClusterer(
 
     def _record(self, phase, epoch, n_epochs, losses):
         self.history_.append({"phase": phase, "epoch": epoch, **losses})
-        message = f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
+        message = (
+            f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
+        )
         if phase == "finetune":
             message += f" cluster={losses['cluster']:.4f}"
         self._log(f"{message} ({losses['seconds']:.1f}s)")
@@ -436,7 +447,9 @@ class TSCCClusterer(
         check_is_fitted(self)
         X = check_series(self, X, reset=False)
         device = torch.device(self.device_)
-        features = encode_features(self.encoder_, _to_tensor(X), self.batch_size, device)
+        features = encode_features(
+            self.encoder_, _to_tensor(X), self.batch_size, device
+        )
         return features.double().cpu().numpy(), X.dtype
 
     def _memberships(self, features):
@@ -454,7 +467,8 @@ class TSCCClusterer(
         if encoder is not None:
             # CPU tensors, so that a GPU-fitted model unpickles without CUDA
             state["_encoder_state"] = {
-                name: tensor.detach().cpu() for name, tensor in encoder.state_dict().items()
+                name: tensor.detach().cpu()
+                for name, tensor in encoder.state_dict().items()
             }
         return state
 

@@ -28,10 +28,11 @@ def _paired_contrastive_loss(z1, z2):
     sim = torch.matmul(z, z.transpose(1, 2))  # G x 2N x 2N
     eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     sim = sim.masked_fill(eye, float("-inf"))  # a row is not its own negative
-    idx = torch.arange(n, device=z.device)
-    positives = torch.cat([idx + n, idx])  # row i pairs with i+n, i+n with i
-    log_prob = F.log_softmax(sim, dim=-1)
-    return -log_prob[:, torch.arange(2 * n, device=z.device), positives].mean()
+    # -log softmax at the positive = logsumexp(row) - positive similarity; the
+    # positive of row i is row n + i and vice versa, both equal to z1_i . z2_i,
+    # so no gather over the 2N x 2N matrix is needed.
+    positive = (z1 * z2).sum(dim=-1)  # G x N
+    return torch.logsumexp(sim, dim=-1).mean() - positive.mean()
 
 
 def instance_contrastive_loss(z1, z2):

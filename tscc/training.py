@@ -41,6 +41,7 @@ class EpochConfig:
 
     @property
     def min_overlap(self):
+        """Smallest overlap of the two crops, ``2 ** (temporal_unit + 1)``."""
         return 2 ** (self.temporal_unit + 1)
 
 
