@@ -4,8 +4,10 @@ import torch
 from scipy.spatial.distance import cdist
 
 from tscc.clustering import (
+    fuzzy_center_step,
     fuzzy_memberships,
     kmeans_centers,
+    reseed_empty_clusters,
     squared_distances,
     update_centers,
 )
@@ -187,3 +189,47 @@ def test_kmeans_centers_accepts_tensors_and_lists():
     from_tensor = kmeans_centers(torch.from_numpy(points), 3, 1, seed=2)
     np.testing.assert_array_equal(from_array, from_list)
     np.testing.assert_array_equal(from_array, from_tensor)
+
+
+# ---------------------------------------------------------------------------
+# empty-cluster re-seeding
+
+
+def test_reseed_moves_empty_clusters_to_farthest_series():
+    features = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [9.0, 9.0]])
+    centers = torch.tensor([[0.0, 0.0], [100.0, 100.0], [-100.0, -100.0]])
+    new, moved = reseed_empty_clusters(features, centers)
+    assert moved.tolist() == [1, 2]
+    torch.testing.assert_close(new[0], centers[0])
+    torch.testing.assert_close(new[1], features[3])  # farthest first
+    torch.testing.assert_close(new[2], features[2])
+    nearest = squared_distances(features, new).argmin(dim=1)
+    assert set(nearest.tolist()) == {0, 1, 2}
+
+
+def test_reseed_leaves_full_clusters_alone():
+    features = torch.tensor([[0.0], [1.0], [10.0]])
+    centers = torch.tensor([[0.5], [10.0]])
+    new, moved = reseed_empty_clusters(features, centers)
+    assert new is centers and moved.numel() == 0
+
+
+def test_reseed_is_deterministic():
+    gen = torch.Generator().manual_seed(0)
+    features = torch.randn(50, 3, generator=gen)
+    centers = torch.cat([features[:2], torch.full((3, 3), 1e3)])
+    first = reseed_empty_clusters(features, centers)
+    second = reseed_empty_clusters(features, centers)
+    torch.testing.assert_close(first[0], second[0], rtol=0, atol=0)
+
+
+def test_fuzzy_center_step_is_update_then_reseed():
+    gen = torch.Generator().manual_seed(1)
+    features = torch.randn(30, 2, generator=gen, dtype=torch.float64)
+    centers = features[[0, 1]].clone()
+    new, moved = fuzzy_center_step(features, centers, 1.5)
+    expected = update_centers(
+        features, fuzzy_memberships(squared_distances(features, centers), 1.5), 1.5
+    )
+    torch.testing.assert_close(new, expected)
+    assert moved.numel() == 0

@@ -4,7 +4,11 @@ import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
 
-__all__ = ["check_series", "resolve_device"]
+__all__ = ["MAX_ABS_VALUE", "check_series", "resolve_device"]
+
+# Largest accepted |x|: representations grow with the input and their squared
+# similarities must stay finite in float32 (about 3e38).
+MAX_ABS_VALUE = 1e15
 
 
 def check_series(estimator, X, *, reset, min_samples=1):
@@ -17,7 +21,8 @@ def check_series(estimator, X, *, reset, min_samples=1):
         of timestamps) and ``n_channels_in_`` are set, otherwise checked.
     X : array-like of shape (n_samples, n_timestamps) or \
             (n_samples, n_timestamps, n_channels)
-        Series; NaN marks missing timestamps, inf is rejected.
+        Series; NaN marks missing timestamps, inf and values of magnitude
+        ``MAX_ABS_VALUE`` or more are rejected.
     reset : bool
         Whether this is a call to ``fit``.
     min_samples : int, default=1
@@ -28,6 +33,11 @@ def check_series(estimator, X, *, reset, min_samples=1):
     X : ndarray of shape (n_samples, n_timestamps, n_channels)
         float32 or float64; may share memory with the input, never written to.
     """
+    if X is None:
+        raise TypeError(
+            "X must be an array-like of shape (n_samples, n_timestamps) or "
+            "(n_samples, n_timestamps, n_channels), got None."
+        )
     X = validate_data(
         estimator,
         X,
@@ -62,6 +72,13 @@ def check_series(estimator, X, *, reset, min_samples=1):
         raise ValueError(
             f"{rows.size} series have no observed timestamp (every value is "
             f"NaN), at rows {shown}. Remove them before clustering."
+        )
+    peak = float(np.nanmax(np.abs(X)))
+    if peak >= MAX_ABS_VALUE:
+        raise ValueError(
+            f"X holds values up to {peak:.3g} in magnitude; the encoder computes in "
+            "float32, where similarities of such values overflow. Scale the "
+            "series first, e.g. divide each by its maximum absolute value."
         )
     return X
 

@@ -12,6 +12,8 @@ __all__ = [
     "squared_distances",
     "fuzzy_memberships",
     "update_centers",
+    "reseed_empty_clusters",
+    "fuzzy_center_step",
     "kmeans_centers",
 ]
 
@@ -95,6 +97,67 @@ def update_centers(features, memberships, m):
     weights = memberships**m  # N x K
     totals = weights.sum(dim=0).clamp_min(torch.finfo(weights.dtype).tiny)
     return (weights.T @ features) / totals.unsqueeze(1)
+
+
+def reseed_empty_clusters(features, centers):
+    """Move centres that are nearest to no series onto the worst-fitted series.
+
+    Like scikit-learn's K-means relocation of empty clusters: the empty
+    clusters take, in order, the series farthest from their nearest centre.
+    Deterministic: no randomness is involved.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n_series, n_dims)
+    centers : torch.Tensor of shape (n_clusters, n_dims)
+
+    Returns
+    -------
+    centers : torch.Tensor of shape (n_clusters, n_dims)
+        A new tensor when a centre moved, else ``centers`` itself.
+    reseeded : torch.Tensor of int64
+        Indices of the clusters that were empty and have been moved.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.clustering import reseed_empty_clusters
+    >>> r = torch.tensor([[0.0], [1.0], [10.0]])
+    >>> centers, moved = reseed_empty_clusters(r, torch.tensor([[0.5], [-50.0]]))
+    >>> centers.flatten().tolist(), moved.tolist()
+    ([0.5, 10.0], [1])
+    """
+    sq_distances = squared_distances(features, centers)
+    counts = torch.bincount(sq_distances.argmin(dim=1), minlength=centers.shape[0])
+    empty = torch.nonzero(counts == 0).flatten()
+    if empty.numel() == 0:
+        return centers, empty
+    n_moved = min(empty.numel(), features.shape[0])
+    farthest = sq_distances.min(dim=1).values.topk(n_moved).indices
+    centers = centers.clone()
+    centers[empty[:n_moved]] = features[farthest].to(centers.dtype)
+    return centers, empty[:n_moved]
+
+
+def fuzzy_center_step(features, centers, m):
+    """One fuzzy c-means centre update over all series, empty clusters re-seeded.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n_series, n_dims)
+    centers : torch.Tensor of shape (n_clusters, n_dims)
+    m : float
+        Fuzzifier, > 1.
+
+    Returns
+    -------
+    centers : torch.Tensor of shape (n_clusters, n_dims)
+        Updated centres.
+    reseeded : torch.Tensor of int64
+        Indices of clusters that were left empty and re-seeded.
+    """
+    memberships = fuzzy_memberships(squared_distances(features, centers), m)
+    return reseed_empty_clusters(features, update_centers(features, memberships, m))
 
 
 def kmeans_centers(features, n_clusters, n_init, seed):

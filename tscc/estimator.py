@@ -1,5 +1,6 @@
 """The TSCC clustering estimator."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,18 +12,20 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_series, resolve_device
 from .clustering import (
+    fuzzy_center_step,
     fuzzy_memberships,
     kmeans_centers,
     squared_distances,
-    update_centers,
 )
 from .encoder import TSEncoder
+from .persistence import load_model, save_model
 from .training import (
     EpochConfig,
     check_finite_losses,
@@ -288,7 +291,7 @@ class TSCCClusterer(
                     torch.cuda.manual_seed(torch_seed)
             generator = torch.Generator(device=device).manual_seed(torch_seed)
             encoder = TSEncoder(**self._encoder_kwargs).to(device)
-            self._pretrain(encoder, train_series, config, rng, generator)
+            completed = self._pretrain(encoder, train_series, config, rng, generator)
             features = encode_features(encoder, series, self.batch_size, device)
             self._log(f"K-means initialisation of {self.n_clusters} centres")
             centers = torch.as_tensor(
@@ -298,34 +301,36 @@ class TSCCClusterer(
                 dtype=torch.float32,
                 device=device,
             )
-            if self.finetune_epochs > 0:
+            if completed and self.finetune_epochs > 0:
                 centers = self._finetune(
                     encoder, train_series, centers, config, rng, generator
                 )
                 features = encode_features(encoder, series, self.batch_size, device)
-                centers = update_centers(
-                    features,
-                    fuzzy_memberships(squared_distances(features, centers), self.m),
-                    self.m,
-                )
+                centers = self._center_step(features, centers)
         encoder.eval()
         self.encoder_ = encoder
         self.device_ = str(device)
         self.cluster_centers_ = centers.double().cpu().numpy()
         features = features.double().cpu().numpy()
         self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
+        self._warn_if_collapsed()
         return features, X.dtype
 
     def _pretrain(self, encoder, series, config, rng, generator):
+        """Contrastive pretraining; False if it was interrupted."""
         optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.lr)
-        for epoch in range(1, self.pretrain_epochs + 1):
-            losses = train_epoch(encoder, optimizer, series, config, rng, generator)
-            check_finite_losses(losses, "pretraining", epoch)
-            self._record("pretrain", epoch, self.pretrain_epochs, losses)
+
+        def run_epoch(epoch):
+            return train_epoch(encoder, optimizer, series, config, rng, generator)
+
+        return self._run_epochs("pretrain", self.pretrain_epochs, run_epoch, encoder)
 
     def _finetune(self, encoder, series, centers, config, rng, generator):
+        """Joint fine-tuning; returns the centres of the last completed epoch."""
         optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.finetune_lr)
-        for epoch in range(1, self.finetune_epochs + 1):
+        state = {"centers": centers}
+
+        def run_epoch(epoch):
             losses = train_epoch(
                 encoder,
                 optimizer,
@@ -333,25 +338,66 @@ class TSCCClusterer(
                 config,
                 rng,
                 generator,
-                centers=centers,
+                centers=state["centers"],
                 m=self.m,
                 cluster_weight=self.cluster_weight,
             )
-            check_finite_losses(losses, "fine-tuning", epoch)
-            self._record("finetune", epoch, self.finetune_epochs, losses)
-            if (
-                epoch % self.center_update_interval == 0
-                and epoch < self.finetune_epochs
-            ):
+            last = epoch == self.finetune_epochs
+            if epoch % self.center_update_interval == 0 and not last:
                 features = encode_features(
                     encoder, series, self.batch_size, config.device
                 )
-                memberships = fuzzy_memberships(
-                    squared_distances(features, centers), self.m
-                )
                 # clone outside inference mode: the centres enter autograd graphs
-                centers = update_centers(features, memberships, self.m).clone()
+                state["centers"] = self._center_step(features, state["centers"]).clone()
+            return losses
+
+        self._run_epochs("finetune", self.finetune_epochs, run_epoch, encoder)
+        return state["centers"]
+
+    def _run_epochs(self, phase, n_epochs, run_epoch, encoder):
+        """Run ``run_epoch(1..n_epochs)``, recording and checking each epoch.
+
+        Ctrl-C stops training: the encoder goes back to its weights at the end
+        of the last completed epoch, a warning says so, and False is returned so
+        that ``fit`` finishes with what it has.
+        """
+        snapshot = _copy_state(encoder)
+        name = "pretraining" if phase == "pretrain" else "fine-tuning"
+        for epoch in range(1, n_epochs + 1):
+            try:
+                losses = run_epoch(epoch)
+            except KeyboardInterrupt:
+                encoder.load_state_dict(snapshot)
+                warnings.warn(
+                    f"fit was interrupted during {name} epoch {epoch}/{n_epochs}; "
+                    f"the model keeps the weights of epoch {epoch - 1} and skips "
+                    "the remaining training.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                return False
+            check_finite_losses(losses, name, epoch)
+            self._record(phase, epoch, n_epochs, losses)
+            snapshot = _copy_state(encoder)
+        return True
+
+    def _center_step(self, features, centers):
+        centers, reseeded = fuzzy_center_step(features, centers, self.m)
+        if reseeded.numel():
+            self._log(f"re-seeded empty clusters {reseeded.tolist()}")
         return centers
+
+    def _warn_if_collapsed(self):
+        n_found = np.unique(self.labels_).size
+        if n_found < self.n_clusters:
+            warnings.warn(
+                f"Only {n_found} of n_clusters={self.n_clusters} clusters hold any "
+                "series: the learned features do not separate the data into that "
+                "many groups. Check the scaling of the series, or try fewer "
+                "clusters, more epochs or a larger m.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _record(self, phase, epoch, n_epochs, losses):
         self.history_.append({"phase": phase, "epoch": epoch, **losses})
@@ -460,6 +506,45 @@ class TSCCClusterer(
 
     # ------------------------------------------------------------- persistence
 
+    def save(self, path):
+        """Save the fitted model to one file that loads without running code.
+
+        Parameters are stored as JSON and weights as tensors (see
+        :func:`tscc.persistence.save_model`). Prefer this to pickle/joblib for
+        files that others will load: unpickling a file can execute any code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write, e.g. ``"model.tscc"``.
+
+        Returns
+        -------
+        self : TSCCClusterer
+            The estimator, unchanged.
+        """
+        save_model(self, path)
+        return self
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a model written by :meth:`save`, executing no code from the file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+        device : str, default=None
+            Device for the encoder; ``None`` uses the device it was fitted on
+            when available, else the CPU.
+
+        Returns
+        -------
+        estimator : TSCCClusterer
+            The fitted estimator.
+        """
+        return load_model(path, device=device)
+
     def __getstate__(self):
         # copy: object.__getstate__ may hand back the live __dict__ itself
         state = dict(super().__getstate__())
@@ -494,6 +579,11 @@ class TSCCClusterer(
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _copy_state(module):
+    """Detached copy of a module's weights, to roll back to."""
+    return {name: t.detach().clone() for name, t in module.state_dict().items()}
 
 
 def _to_tensor(X):

@@ -1,0 +1,152 @@
+"""Safe saving and loading of fitted estimators.
+
+A pickle (or joblib) file runs code when it is loaded, so a model file from a
+colleague or the internet is a program. :func:`save_model` instead writes
+parameters and fitted metadata as JSON text and the weights and arrays as plain
+tensors, in one file that :func:`load_model` reads with
+``torch.load(weights_only=True)``: loading executes no code from the file.
+"""
+
+import json
+import pickle
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .encoder import TSEncoder
+
+__all__ = ["FORMAT_VERSION", "save_model", "load_model"]
+
+FORMAT_NAME = "tscc.TSCCClusterer"
+FORMAT_VERSION = 1
+
+# Fitted scalars and lists stored as JSON; arrays and weights go as tensors.
+_JSON_ATTRIBUTES = ("n_features_in_", "n_channels_in_", "device_", "history_")
+
+
+def save_model(estimator, path):
+    """Write a fitted :class:`~tscc.TSCCClusterer` to ``path`` without pickle.
+
+    Parameters
+    ----------
+    estimator : TSCCClusterer
+        A fitted estimator.
+    path : str or path-like
+        File to write (conventionally ``*.tscc``); overwritten if it exists.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If a parameter cannot be stored as JSON. A ``random_state`` that is a
+        ``RandomState`` instance is stored as ``None``.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    params = estimator.get_params()
+    if not isinstance(params["random_state"], Integral | type(None)):
+        params["random_state"] = None  # a generator's state is not a parameter
+    params["device"] = str(params["device"])
+    fitted = {name: getattr(estimator, name) for name in _JSON_ATTRIBUTES}
+    fitted["encoder_kwargs"] = estimator._encoder_kwargs
+    if hasattr(estimator, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(n) for n in estimator.feature_names_in_]
+    try:
+        params_json = json.dumps(params)
+        fitted_json = json.dumps(fitted)
+    except TypeError as exc:
+        raise ValueError(f"Cannot store the estimator's parameters: {exc}") from exc
+    from . import __version__
+
+    payload = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "tscc_version": __version__,
+        "params": params_json,
+        "fitted": fitted_json,
+        "labels": torch.from_numpy(np.ascontiguousarray(estimator.labels_)),
+        "cluster_centers": torch.from_numpy(
+            np.ascontiguousarray(estimator.cluster_centers_)
+        ),
+        "encoder": {
+            name: tensor.detach().cpu()
+            for name, tensor in estimator.encoder_.state_dict().items()
+        },
+    }
+    torch.save(payload, Path(path))
+
+
+def load_model(path, device=None):
+    """Read an estimator written by :func:`save_model`; runs no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File written by :func:`save_model` or :meth:`TSCCClusterer.save`.
+    device : str, default=None
+        Device for the encoder. ``None`` uses the device it was fitted on when
+        that is available here, else the CPU.
+
+    Returns
+    -------
+    estimator : TSCCClusterer
+        The fitted estimator, ready to ``predict``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a tscc model, or was written in another format
+        version.
+    """
+    from ._validation import resolve_device
+    from .estimator import TSCCClusterer
+
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{path} is not a readable tscc model file: it holds objects other "
+            "than tensors and plain data, which could run code when loaded, so it "
+            "was refused."
+        ) from exc
+    except (RuntimeError, EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable tscc model file: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path} is not a tscc model file.")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written in model format version {version} (by tscc "
+            f"{payload.get('tscc_version')}); this tscc reads format version "
+            f"{FORMAT_VERSION}. Load it with the tscc version that wrote it."
+        )
+    estimator = TSCCClusterer(**json.loads(payload["params"]))
+    fitted = json.loads(payload["fitted"])
+    encoder_kwargs = fitted.pop("encoder_kwargs")
+    feature_names = fitted.pop("feature_names_in_", None)
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
+    if feature_names is not None:
+        estimator.feature_names_in_ = np.asarray(feature_names, dtype=object)
+    estimator.labels_ = payload["labels"].numpy()
+    estimator.cluster_centers_ = payload["cluster_centers"].numpy()
+    estimator._encoder_kwargs = encoder_kwargs
+    if device is None:
+        saved = torch.device(estimator.device_)
+        usable = saved.type == "cpu" or (
+            saved.type == "cuda" and torch.cuda.is_available()
+        )
+        target = saved if usable else torch.device("cpu")
+    else:
+        target = resolve_device(device)
+    encoder = TSEncoder(**encoder_kwargs)
+    encoder.load_state_dict(payload["encoder"])
+    estimator.encoder_ = encoder.to(target).eval()
+    estimator.device_ = str(target)
+    return estimator
