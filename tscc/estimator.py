@@ -125,6 +125,20 @@ class TSCCClusterer(
     Yue et al. (TS2Vec, AAAI 2022) for the encoder and loss, and the TSCC paper
     for the clustering stage. ``fit`` never looks at ``y``.
 
+    Interrupting ``fit`` with Ctrl-C (``KeyboardInterrupt``) during a training
+    epoch does not lose the work done: the encoder goes back to its weights at
+    the end of the last completed epoch, the remaining epochs are skipped with a
+    ``UserWarning``, and ``fit`` finishes (centres, labels) with that encoder.
+    A non-finite loss stops ``fit`` with a ``FloatingPointError`` naming the
+    phase and epoch. Clusters left empty by a centre update are re-seeded on the
+    worst-fitted series; if the final labels use fewer than ``n_clusters``
+    clusters, a ``ConvergenceWarning`` says so.
+
+    Save fitted models with :meth:`save` and :meth:`load`, which store
+    parameters as JSON and weights as tensors and run no code on loading.
+    Pickle and joblib work too, but loading such a file can execute arbitrary
+    code: only load pickles you trust.
+
     Examples
     --------
     >>> import numpy as np
