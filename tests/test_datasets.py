@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from tscc.datasets import CLASS_NAMES, load_npz_dataset, make_microseismic
+from tscc.datasets import (
+    CLASS_NAMES,
+    load_npz_dataset,
+    load_phasenet_windows,
+    make_microseismic,
+)
 
 # ---------------------------------------------------------------------------
 # make_microseismic
@@ -242,3 +247,99 @@ def test_load_refuses_pickled_objects(tmp_path):
     _write_npz(path, label_names=np.array([{"a": 1}, None], dtype=object))
     with pytest.raises(ValueError, match="allow_pickle"):
         load_npz_dataset(path, return_names=True)
+
+
+# ---------------------------------------------------------------------------
+# load_phasenet_windows
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phase_z():
+    return load_phasenet_windows(task="phase", channels="Z")
+
+
+def test_phasenet_default_is_event_vs_noise_on_z():
+    data = load_phasenet_windows()
+    assert data.data.shape == (462, 400, 1)
+    assert data.data.dtype == np.float32
+    assert data.target.dtype == np.int64
+    assert data.target_names.tolist() == ["noise", "event"]
+    assert np.bincount(data.target).tolist() == [154, 308]
+    assert data.channel_names == ["Z"]
+
+
+def test_phasenet_bunch_fields(phase_z):
+    assert set(phase_z) == {
+        "data",
+        "target",
+        "target_names",
+        "trace_id",
+        "z_only",
+        "channel_names",
+        "sampling_rate",
+        "DESCR",
+    }
+    assert phase_z.target_names.tolist() == ["noise", "P", "S"]
+    assert np.bincount(phase_z.target).tolist() == [154, 154, 154]
+    assert phase_z.sampling_rate == 100.0
+    assert phase_z.trace_id.shape == phase_z.z_only.shape == (462,)
+    assert phase_z.z_only.dtype == bool and phase_z.z_only.sum() == 117
+    assert "Zhu" in phase_z.DESCR and "MIT" in phase_z.DESCR
+    assert np.isfinite(phase_z.data).all()
+
+
+def test_phasenet_one_window_per_class_and_trace(phase_z):
+    traces, counts = np.unique(phase_z.trace_id, return_counts=True)
+    assert traces.size == 154 and np.all(counts == 3)
+    for trace in traces[:10]:
+        assert sorted(phase_z.target[phase_z.trace_id == trace]) == [0, 1, 2]
+
+
+def test_phasenet_tasks_share_windows(phase_z):
+    X, y = load_phasenet_windows(task="event_vs_noise", return_X_y=True)
+    np.testing.assert_array_equal(X, phase_z.data)
+    np.testing.assert_array_equal(y, (phase_z.target > 0).astype(np.int64))
+
+
+def test_phasenet_enz_drops_vertical_only_stations(phase_z):
+    data = load_phasenet_windows(task="phase", channels="ENZ")
+    assert data.data.shape == (345, 400, 3)
+    assert data.data.dtype == np.float32
+    assert data.channel_names == ["E", "N", "Z"]
+    assert not data.z_only.any()
+    assert np.bincount(data.target).tolist() == [115, 115, 115]
+    # Every kept window has non-zero horizontal channels, and its Z channel is
+    # the one of the Z-only loader.
+    assert np.all(np.abs(data.data[:, :, :2]).max(axis=1) > 0)
+    np.testing.assert_array_equal(
+        data.data[:, :, 2], phase_z.data[~phase_z.z_only, :, 0]
+    )
+    X, y = load_phasenet_windows(channels="ENZ", return_X_y=True)
+    assert X.shape == (345, 400, 3)
+    assert np.bincount(y).tolist() == [115, 230]
+
+
+def test_phasenet_returns_writeable_independent_arrays():
+    X, _ = load_phasenet_windows(return_X_y=True)
+    X[:] = 0.0
+    assert np.abs(load_phasenet_windows(return_X_y=True)[0]).max() > 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"task": "P_vs_S"},
+        {"channels": "Z_only"},
+        {"channels": "E"},
+        {"return_X_y": "yes"},
+    ],
+)
+def test_phasenet_invalid_parameters_raise(params):
+    with pytest.raises(ValueError, match=next(iter(params))):
+        load_phasenet_windows(**params)
+
+
+def test_phasenet_parameters_are_keyword_only():
+    with pytest.raises(TypeError):
+        load_phasenet_windows("phase")

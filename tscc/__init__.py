@@ -2,20 +2,25 @@
 
 The main entry point is :class:`TSCCClusterer`, a scikit-learn compatible
 estimator implementing Time Series Contrastive Clustering. :mod:`tscc.datasets`
-generates and loads labelled waveforms; :mod:`tscc.metrics` scores clusterings.
+generates and loads labelled waveforms (including real seismic windows shipped
+with the package); :mod:`tscc.preprocessing` normalises waveforms;
+:mod:`tscc.metrics` scores clusterings.
 """
 
-from .datasets import load_npz_dataset, make_microseismic
+from .datasets import load_npz_dataset, load_phasenet_windows, make_microseismic
 from .estimator import TSCCClusterer
 from .metrics import clustering_accuracy, clustering_scores
+from .preprocessing import WaveformNormalizer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "TSCCClusterer",
+    "WaveformNormalizer",
     "clustering_accuracy",
     "clustering_scores",
     "load_npz_dataset",
+    "load_phasenet_windows",
     "make_microseismic",
     "__version__",
 ]

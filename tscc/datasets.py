@@ -1,16 +1,29 @@
-"""Labelled waveform data sets: a synthetic microseismic generator and a loader.
+"""Labelled waveform data sets: a synthetic generator and real seismic windows.
 
 :func:`make_microseismic` gives the library a default data set that needs no
-files; :func:`load_npz_dataset` reads real labelled waveforms stored as
-``.npz`` archives.
+files; :func:`load_phasenet_windows` loads real labelled earthquake and noise
+windows shipped with the package; :func:`load_npz_dataset` reads labelled
+waveforms stored as ``.npz`` archives.
 """
 
+from importlib import resources
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_consistent_length, check_random_state, check_scalar
+from sklearn.utils import (
+    Bunch,
+    check_consistent_length,
+    check_random_state,
+    check_scalar,
+)
+from sklearn.utils._param_validation import StrOptions, validate_params
 
-__all__ = ["CLASS_NAMES", "load_npz_dataset", "make_microseismic"]
+__all__ = [
+    "CLASS_NAMES",
+    "load_npz_dataset",
+    "load_phasenet_windows",
+    "make_microseismic",
+]
 
 CLASS_NAMES = ("noise", "event", "emergent")
 
@@ -292,3 +305,206 @@ def load_npz_dataset(path, *, return_names=False):
         arrays = [archive[key] for key in keys]
     check_consistent_length(arrays[0], arrays[1])
     return tuple(arrays)
+
+
+# ---------------------------------------------------------------------------
+# Data shipped with the package
+# ---------------------------------------------------------------------------
+
+_PHASENET_FILE = "phasenet_ncedc_pswin.npz"
+
+_PHASENET_DESCR = """\
+PhaseNet P / S / noise windows (NCEDC and SCEDC waveforms)
+==========================================================
+
+Real three-component seismograms from Northern and Southern California
+networks (FDSN codes NC, BK, BG and CI), cut into 4 s windows at 100 Hz
+(400 samples) around hand-picked P and S arrivals.
+
+Content
+-------
+- 462 windows from 154 traces, one window of each class per trace:
+  ``noise`` = samples [itp-1600, itp-1200), 16 s to 12 s before the P pick;
+  ``P`` = [itp-200, itp+200), centred on the P pick;
+  ``S`` = [its-200, its+200), centred on the S pick (GPD-style windowing,
+  Ross et al., 2018). The labels come only from the picks stored in the
+  source files.
+- Channels E, N, Z. 117 windows (39 traces) come from stations with a
+  vertical sensor only: their E and N channels are exactly zero
+  (``z_only``).
+- Amplitudes in raw counts, not instrument-corrected, from mixed
+  instruments (short-period, broadband, strong-motion). Each window and
+  channel had its mean removed; nothing was filtered or rescaled. Noise
+  windows are far weaker than event windows: normalise each window before
+  clustering, or amplitude alone separates them.
+- S-P times are short (median 1.68 s), so most P windows also hold the S
+  onset and S windows hold P coda: P vs S is hard.
+
+Provenance
+----------
+GitHub repository AI4EPS/PhaseNet, files ``dataset/waveform_train/*.npz``
+(154 files, last changed in commit 2d0692e456ac91855e9f9cd15cd4a2a9d6912106,
+2019-07-07) and ``dataset/waveform.csv``, exported at commit
+62005c6195638f88d077f8870ea895971062715a.
+
+Licence
+-------
+The PhaseNet repository is distributed under the MIT licence, Copyright (c)
+2021 Weiqiang Zhu (full text in ``tscc/data/PHASENET_LICENSE.txt``). The
+waveforms are public network data from the Northern California Earthquake
+Data Center (NCEDC) and the Southern California Earthquake Data Center
+(SCEDC).
+
+Citation
+--------
+Zhu, W., & Beroza, G. C. (2019). PhaseNet: a deep-neural-network-based
+seismic arrival-time picking method. Geophysical Journal International,
+216(1), 261-273. https://doi.org/10.1093/gji/ggy423
+
+NCEDC (2014), Northern California Earthquake Data Center. UC Berkeley
+Seismological Laboratory. Dataset. https://doi.org/10.7932/NCEDC
+
+SCEDC (2013): Southern California Earthquake Center. Caltech. Dataset.
+https://doi.org/10.7909/C3WD3xH1
+"""
+
+# Class names and the map from the stored labels (noise, P, S) to each task's.
+_PHASENET_TASKS = {
+    "phase": (("noise", "P", "S"), np.array([0, 1, 2])),
+    "event_vs_noise": (("noise", "event"), np.array([0, 1, 1])),
+}
+_PHASENET_CHANNELS = {"Z": ["Z"], "ENZ": ["E", "N", "Z"]}
+
+
+@validate_params(
+    {
+        "task": [StrOptions(set(_PHASENET_TASKS))],
+        "channels": [StrOptions(set(_PHASENET_CHANNELS))],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_phasenet_windows(*, task="event_vs_noise", channels="Z", return_X_y=False):
+    """Load real labelled seismic windows: noise, P and S arrivals.
+
+    462 windows of 4 s (400 samples at 100 Hz) cut from 154 Californian
+    earthquake recordings distributed with PhaseNet: for each recording one
+    window of pre-event noise, one centred on the P arrival and one centred on
+    the S arrival. The data ship with the package; nothing is downloaded.
+    Provenance, licence and citations are in ``DESCR`` (see also
+    ``docs/data.md``).
+
+    Parameters
+    ----------
+    task : {"event_vs_noise", "phase"}, default="event_vs_noise"
+        The labels. ``"event_vs_noise"``: 0 = ``"noise"`` (154 windows),
+        1 = ``"event"`` (the P and S windows, 308). ``"phase"``: 0 =
+        ``"noise"``, 1 = ``"P"``, 2 = ``"S"`` (154 each).
+    channels : {"Z", "ENZ"}, default="Z"
+        ``"Z"``: the vertical channel of all 462 windows, shape
+        ``(462, 400, 1)``. ``"ENZ"``: the E, N and Z channels of the 345
+        windows recorded by three-component stations, shape
+        ``(345, 400, 3)``. The other 117 windows come from vertical-only
+        stations and have all-zero E and N channels; kept, they make a
+        clusterer split the windows by sensor type instead of by content.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes
+
+        data : ndarray of shape (n_samples, 400, n_channels), dtype float32
+            The windows, in raw counts with each channel demeaned; not
+            normalised (see Notes).
+        target : ndarray of shape (n_samples,), dtype int64
+            The class of each window.
+        target_names : ndarray of shape (n_classes,), dtype str
+            The class names, ``target_names[target]`` naming each window.
+        trace_id : ndarray of shape (n_samples,), dtype str
+            The recording each window was cut from, e.g. for group-aware
+            splits (each recording gives one window per class).
+        z_only : ndarray of shape (n_samples,), dtype bool
+            Whether the station has a vertical sensor only (always False
+            with ``channels="ENZ"``).
+        channel_names : list of str
+            The channel of each index of the last axis of ``data``.
+        sampling_rate : float
+            Sampling rate in Hz (100.0).
+        DESCR : str
+            Description of the data set: content, provenance, licence,
+            citations.
+
+    (data, target) : tuple
+        If ``return_X_y`` is True: the arrays described above.
+
+    See Also
+    --------
+    make_microseismic : Synthetic labelled waveforms.
+    tscc.preprocessing.WaveformNormalizer : Normalise each window.
+
+    Notes
+    -----
+    Noise windows have far smaller amplitudes than event windows, so normalise
+    each window (e.g. with :class:`~tscc.preprocessing.WaveformNormalizer`)
+    before clustering, or the task reduces to an amplitude threshold. The
+    labels are for scoring a clustering only.
+
+    The data come from the PhaseNet repository (MIT licence, Copyright (c)
+    2021 Weiqiang Zhu) and the NCEDC and SCEDC data centres. If you use or
+    redistribute them, cite Zhu & Beroza (2019), PhaseNet: a
+    deep-neural-network-based seismic arrival-time picking method,
+    Geophysical Journal International 216(1), 261-273, and the data centres.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tscc.datasets import load_phasenet_windows
+    >>> data = load_phasenet_windows(task="phase")
+    >>> data.data.shape, data.data.dtype
+    ((462, 400, 1), dtype('float32'))
+    >>> data.target_names.tolist(), np.bincount(data.target).tolist()
+    (['noise', 'P', 'S'], [154, 154, 154])
+    >>> X, y = load_phasenet_windows(channels="ENZ", return_X_y=True)
+    >>> X.shape, np.bincount(y).tolist()
+    ((345, 400, 3), [115, 230])
+    """
+    names, relabel = _PHASENET_TASKS[task]
+    path = resources.files("tscc").joinpath("data").joinpath(_PHASENET_FILE)
+    with path.open("rb") as file, np.load(file, allow_pickle=False) as archive:
+        X = archive["X"]
+        stored = archive["y"]
+        trace_id = archive["trace_id"]
+        z_only = archive["z_only"]
+        sampling_rate = float(archive["sampling_rate"])
+        channel_order = archive["channel_order"].tolist()
+
+    if channels == "Z":
+        X = X[:, :, [channel_order.index("Z")]]
+    else:
+        keep = ~z_only
+        X, stored, trace_id, z_only = (
+            X[keep],
+            stored[keep],
+            trace_id[keep],
+            z_only[keep],
+        )
+        X = X[
+            :, :, [channel_order.index(name) for name in _PHASENET_CHANNELS[channels]]
+        ]
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    y = relabel[stored].astype(np.int64)
+
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        target_names=np.asarray(names),
+        trace_id=trace_id,
+        z_only=z_only,
+        channel_names=list(_PHASENET_CHANNELS[channels]),
+        sampling_rate=sampling_rate,
+        DESCR=_PHASENET_DESCR,
+    )

@@ -1,0 +1,239 @@
+"""Speed benchmark: series per second in training and encoding, and peak memory.
+
+For each size it times, in one process and one run:
+
+* a pretraining epoch and a fine-tuning epoch of ``TSCCClusterer`` (default
+  architecture: depth 10, hidden 64, repr 32, batch 64);
+* ``transform`` of all series;
+* a plain reference: the same architecture built from ``nn.Conv1d`` with the
+  TS2Vec loss written the straightforward way (``log_softmax`` of the similarity
+  matrix with the diagonal cut out by ``tril``/``triu``), two crops forward and
+  backward per step with AdamW and nothing else;
+
+and reports series/s, the ratios that matter, and the process's peak RSS.
+
+Run:  python examples/benchmarks/speed.py            (paper size, 1 epoch each)
+      python examples/benchmarks/speed.py --quick    (small smoke run)
+      python examples/benchmarks/speed.py --sizes 1000x128 1000x500 --device cuda
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# ----------------------------------------------------------- plain reference
+
+
+class _RefBlock(nn.Module):
+    def __init__(self, cin, cout, dilation, final):
+        super().__init__()
+        self.conv1 = nn.Conv1d(cin, cout, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv1d(cout, cout, 3, padding=dilation, dilation=dilation)
+        self.proj = nn.Conv1d(cin, cout, 1) if cin != cout or final else None
+
+    def forward(self, x):
+        res = x if self.proj is None else self.proj(x)
+        return self.conv2(F.gelu(self.conv1(F.gelu(x)))) + res
+
+
+class _RefEncoder(nn.Module):
+    """The same architecture as tscc's encoder, written with nn.Conv1d."""
+
+    def __init__(self, input_dims, repr_dims=32, hidden=64, depth=10):
+        super().__init__()
+        self.fc = nn.Linear(input_dims, hidden)
+        chans = [hidden] * (depth - 1) + [repr_dims]
+        blocks, cin = [], hidden
+        for i, cout in enumerate(chans):
+            blocks.append(_RefBlock(cin, cout, 2**i, i == depth - 1))
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.dropout = nn.Dropout(0.1)
+
+    def forward(self, x):
+        nan = torch.isnan(x).any(-1)
+        x = x.masked_fill(nan[..., None], 0)
+        h = self.fc(x)
+        mask = (torch.rand(h.shape[:2], device=h.device) < 0.5) & ~nan
+        h = h * mask[..., None]
+        return self.dropout(self.blocks(h.transpose(1, 2))).transpose(1, 2)
+
+
+def _ref_instance(z1, z2):
+    b = z1.size(0)
+    if b == 1:
+        return z1.new_tensor(0.0)
+    z = torch.cat([z1, z2], 0).transpose(0, 1)
+    sim = z @ z.transpose(1, 2)
+    logits = torch.tril(sim, -1)[:, :, :-1] + torch.triu(sim, 1)[:, :, 1:]
+    logits = -F.log_softmax(logits, -1)
+    i = torch.arange(b, device=z1.device)
+    return (logits[:, i, b + i - 1].mean() + logits[:, b + i, i].mean()) / 2
+
+
+def _ref_temporal(z1, z2):
+    t = z1.size(1)
+    if t == 1:
+        return z1.new_tensor(0.0)
+    z = torch.cat([z1, z2], 1)
+    sim = z @ z.transpose(1, 2)
+    logits = torch.tril(sim, -1)[:, :, :-1] + torch.triu(sim, 1)[:, :, 1:]
+    logits = -F.log_softmax(logits, -1)
+    i = torch.arange(t, device=z1.device)
+    return (logits[:, i, t + i - 1].mean() + logits[:, t + i, i].mean()) / 2
+
+
+def _ref_loss(z1, z2):
+    loss, d = z1.new_tensor(0.0), 0
+    while z1.size(1) > 1:
+        loss = loss + 0.5 * _ref_instance(z1, z2) + 0.5 * _ref_temporal(z1, z2)
+        d += 1
+        z1 = F.max_pool1d(z1.transpose(1, 2), 2).transpose(1, 2)
+        z2 = F.max_pool1d(z2.transpose(1, 2), 2).transpose(1, 2)
+    loss = loss + 0.5 * _ref_instance(z1, z2)
+    return loss / (d + 1)
+
+
+def reference_epoch(X, batch_size, device, rng):
+    """One epoch of the plain reference; returns seconds."""
+    encoder = _RefEncoder(X.shape[2]).to(device)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=1e-3)
+    data = torch.as_tensor(X, dtype=torch.float32)
+    _sync(device)
+    start = time.perf_counter()
+    order = rng.permutation(len(data))
+    for s in range(0, len(data), batch_size):
+        x = data[order[s : s + batch_size]].to(device)
+        t = x.size(1)
+        crop_l = int(rng.integers(2, t + 1))
+        left = int(rng.integers(t - crop_l + 1))
+        right = left + crop_l
+        eleft = int(rng.integers(left + 1))
+        eright = int(rng.integers(right, t + 1))
+        off = rng.integers(-eleft, t - eright + 1, size=x.size(0))
+        idx1 = torch.as_tensor(off + eleft)[:, None] + torch.arange(right - eleft)
+        idx2 = torch.as_tensor(off + left)[:, None] + torch.arange(eright - left)
+        rows = torch.arange(x.size(0))[:, None]
+        z1 = encoder(x[rows, idx1.to(device)])[:, -crop_l:]
+        z2 = encoder(x[rows, idx2.to(device)])[:, :crop_l]
+        loss = _ref_loss(z1, z2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- tscc timing
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def tscc_timings(X, device, seed):
+    """Seconds of one pretraining epoch, one fine-tuning epoch and transform."""
+    from tscc import TSCCClusterer
+
+    est = TSCCClusterer(
+        n_clusters=2,
+        pretrain_epochs=1,
+        finetune_epochs=1,
+        device=device,
+        random_state=seed,
+    ).fit(X)
+    pre, fine = (h["seconds"] for h in est.history_)
+    _sync(device)
+    start = time.perf_counter()
+    est.transform(X)
+    _sync(device)
+    return pre, fine, time.perf_counter() - start
+
+
+def run_size(n, t, device, seed, reference):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, t, 1)).astype(np.float32)
+    pre, fine, enc = tscc_timings(X, device, seed)
+    row = {
+        "n_samples": n,
+        "n_timestamps": t,
+        "device": device,
+        "pretrain_series_per_s": n / pre,
+        "finetune_series_per_s": n / fine,
+        "transform_series_per_s": n / enc,
+        "finetune_over_pretrain": fine / pre,
+    }
+    if reference:
+        ref = reference_epoch(X, 64, device, np.random.default_rng(seed))
+        row["reference_series_per_s"] = n / ref
+        row["speedup_over_reference"] = ref / pre
+    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if torch.device(device).type == "cuda":
+        row["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=None, help="NxT, e.g. 4928x500")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write the rows to this file")
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:  # child process: one size, so that peak memory is its own
+        n, t = map(int, args.one.split("x"))
+        row = run_size(n, t, args.device, args.seed, not args.no_reference)
+        print(json.dumps(row))
+        return
+
+    sizes = args.sizes or (["256x128"] if args.quick else ["4928x500"])
+    rows = []
+    for size in sizes:
+        cmd = [sys.executable, __file__, "--one", size, "--device", args.device]
+        cmd += ["--seed", str(args.seed)] + (
+            ["--no-reference"] if args.no_reference else []
+        )
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        print(f"done {size}", file=sys.stderr, flush=True)
+
+    cols = [
+        ("n_samples", "n", "d"),
+        ("n_timestamps", "T", "d"),
+        ("pretrain_series_per_s", "pretrain/s", ".1f"),
+        ("finetune_series_per_s", "finetune/s", ".1f"),
+        ("finetune_over_pretrain", "ft/pt", ".2f"),
+        ("transform_series_per_s", "transform/s", ".0f"),
+        ("reference_series_per_s", "reference/s", ".1f"),
+        ("speedup_over_reference", "speed-up", ".2f"),
+        ("peak_rss_mb", "peak RSS MB", ".0f"),
+    ]
+    cols = [c for c in cols if c[0] in rows[0]]
+    print(
+        f"device: {args.device}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print("| " + " | ".join(c[1] for c in cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in rows:
+        print("| " + " | ".join(format(row[c[0]], c[2]) for c in cols) + " |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
