@@ -444,3 +444,100 @@ def test_grid_search_with_labels_and_without(data):
 def test_feature_names_out(fitted):
     names = fitted.get_feature_names_out()
     assert list(names) == [f"tsccclusterer{i}" for i in range(TINY["repr_dims"])]
+
+
+# ------------------------------------------------- speed-related parameters
+
+
+def test_depth_auto_covers_the_series(data):
+    X, _ = data  # 24 timestamps
+    est = TSCCClusterer(**{**TINY, "depth": "auto"}).fit(X)
+    assert est.depth_ == 3  # 1 + 4 * (2**3 - 1) = 29 >= 24 > 13
+    assert len(est.encoder_.blocks) == 3
+    assert TSCCClusterer(**TINY).fit(X).depth_ == TINY["depth"]
+
+
+def count_pretraining_epochs(monkeypatch):
+    calls = []
+    original = tscc.training.train_epoch
+
+    def spy(*args, **kwargs):
+        if kwargs.get("centers") is None:
+            calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tscc.training, "train_epoch", spy)
+    return calls
+
+
+def test_memory_caches_pretraining(data, tmp_path, monkeypatch):
+    X, _ = data
+    plain = TSCCClusterer(**TINY).fit(X)
+    calls = count_pretraining_epochs(monkeypatch)
+    cached = TSCCClusterer(**{**TINY, "memory": str(tmp_path)})
+    first = clone(cached).fit(X)
+    assert len(calls) == TINY["pretrain_epochs"]
+    second = clone(cached).set_params(m=2.0, cluster_weight=0.5).fit(X)
+    assert len(calls) == TINY["pretrain_epochs"]  # loaded, not recomputed
+    assert second.history_[0] == first.history_[0]
+    # a cached pretraining gives exactly the model of an uncached one
+    np.testing.assert_array_equal(first.transform(X), plain.transform(X))
+    np.testing.assert_array_equal(first.labels_, plain.labels_)
+    clone(cached).set_params(lr=5e-3).fit(X)  # a pretraining parameter changed
+    assert len(calls) == 2 * TINY["pretrain_epochs"]
+
+
+def test_grid_search_pretrains_once_per_fold_with_memory(data, tmp_path, monkeypatch):
+    X, y = data
+    calls = count_pretraining_epochs(monkeypatch)
+    est = TSCCClusterer(**{**TINY, "memory": str(tmp_path)})
+    grid = {"n_clusters": [2, 3], "m": [1.5, 2.0]}
+    GridSearchCV(est, grid, scoring="adjusted_rand_score", cv=2).fit(X, y)
+    # 2 folds + the refit on all data, instead of 4 candidates x 2 folds + 1
+    assert len(calls) == 3 * TINY["pretrain_epochs"]
+
+
+def test_interrupted_pretraining_is_not_cached(data, tmp_path, monkeypatch):
+    X, _ = data
+    original = tscc.training.train_epoch
+    state = {"interrupt": True}
+
+    def interrupt_once(*args, **kwargs):
+        if state.pop("interrupt", False):
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tscc.training, "train_epoch", interrupt_once)
+    est = TSCCClusterer(**{**TINY, "memory": str(tmp_path)})
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X)
+    assert est.history_ == []
+    refit = clone(est).fit(X)
+    assert [h["phase"] for h in refit.history_] == ["pretrain", "finetune"]
+
+
+def test_tol_stops_finetuning_early(data):
+    X, _ = data
+    params = {**TINY, "finetune_epochs": 6, "center_update_interval": 2}
+    assert TSCCClusterer(**params).fit(X).n_iter_ == 6
+    # tol=1: "fewer than 100% of the labels changed" holds at the first update
+    early = TSCCClusterer(**{**params, "tol": 1.0}).fit(X)
+    assert early.n_iter_ == 2
+    assert [h["phase"] for h in early.history_].count("finetune") == 2
+
+
+def test_cluster_fraction_sets_the_clustering_batch(data, monkeypatch):
+    X, _ = data  # 24 series: batches of 10, 10, 4
+    sizes = []
+    original = tscc.training.fuzzy_clustering_loss
+
+    def spy(sq_distances, memberships, m):
+        sizes.append(sq_distances.shape[0])
+        return original(sq_distances, memberships, m)
+
+    monkeypatch.setattr(tscc.training, "fuzzy_clustering_loss", spy)
+    for fraction, expected in [(0.5, [5, 5, 2]), (1.0, [10, 10, 4]), (0.01, [1, 1, 1])]:
+        sizes.clear()
+        params = {**TINY, "batch_size": 10, "cluster_fraction": fraction}
+        TSCCClusterer(**params).fit(X)
+        assert sizes == expected

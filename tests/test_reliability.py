@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
-import tscc.estimator
+import tscc.training
 from tscc import TSCCClusterer
 from tscc.persistence import FORMAT_VERSION
 
@@ -232,7 +232,7 @@ def test_predict_input_errors(fitted, X, message):
 
 
 def test_non_finite_loss_names_phase_and_epoch(monkeypatch):
-    real_epoch = tscc.estimator.train_epoch
+    real_epoch = tscc.training.train_epoch
     calls = []
 
     def nan_in_second_epoch(*args, **kwargs):
@@ -242,7 +242,7 @@ def test_non_finite_loss_names_phase_and_epoch(monkeypatch):
             losses = {**losses, "contrastive": float("nan")}
         return losses
 
-    monkeypatch.setattr(tscc.estimator, "train_epoch", nan_in_second_epoch)
+    monkeypatch.setattr(tscc.training, "train_epoch", nan_in_second_epoch)
     est = TSCCClusterer(**{**TINY, "pretrain_epochs": 3})
     with pytest.raises(FloatingPointError, match="pretraining loss .* epoch 2.*Scale"):
         est.fit(series())
@@ -264,7 +264,7 @@ def test_no_warning_on_separable_data():
 
 @pytest.mark.parametrize(("phase", "interrupt_at"), [("pretrain", 2), ("finetune", 5)])
 def test_ctrl_c_keeps_last_completed_epoch(monkeypatch, phase, interrupt_at):
-    real_epoch = tscc.estimator.train_epoch
+    real_epoch = tscc.training.train_epoch
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -273,7 +273,7 @@ def test_ctrl_c_keeps_last_completed_epoch(monkeypatch, phase, interrupt_at):
             raise KeyboardInterrupt
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(tscc.estimator, "train_epoch", interrupted)
+    monkeypatch.setattr(tscc.training, "train_epoch", interrupted)
     X = series()
     est = TSCCClusterer(**{**TINY, "pretrain_epochs": 3, "finetune_epochs": 3})
     with pytest.warns(UserWarning, match="interrupted during .* epoch"):
@@ -302,7 +302,7 @@ def test_ctrl_c_restores_weights_of_last_epoch(monkeypatch):
         return real_epoch(encoder, optimizer, *args, **kwargs)
 
     fail_after_a_step.calls = 0
-    monkeypatch.setattr(tscc.estimator, "train_epoch", fail_after_a_step)
+    monkeypatch.setattr(tscc.training, "train_epoch", fail_after_a_step)
     interrupted = TSCCClusterer(**{**TINY, "pretrain_epochs": 3, "finetune_epochs": 0})
     with pytest.warns(UserWarning, match="keeps the weights of epoch 1"):
         interrupted.fit(X)

@@ -14,9 +14,10 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_memory
 
+from . import training
 from ._validation import check_series, resolve_device
 from .clustering import (
     fuzzy_center_step,
@@ -28,10 +29,14 @@ from .encoder import TSEncoder
 from .persistence import load_model, save_model
 from .training import (
     EpochConfig,
-    check_finite_losses,
     encode_features,
+    log_epoch,
+    pad_to_length,
+    pretrain_encoder,
+    receptive_depth,
+    run_epochs,
     seed_sequence,
-    train_epoch,
+    seeded_torch,
 )
 
 __all__ = ["TSCCClusterer"]
@@ -56,8 +61,11 @@ class TSCCClusterer(
         Size of the learned representation ``R`` of each series.
     hidden_dims : int, default=64
         Channels of the hidden convolutional blocks.
-    depth : int, default=10
+    depth : int or "auto", default=10
         Number of residual dilated-convolution blocks (dilations 1, 2, 4, ...).
+        ``"auto"`` takes the fewest blocks whose receptive field,
+        ``1 + 4 * (2**depth - 1)`` timestamps, covers the training series
+        (7 for 500 timestamps): deeper blocks only see padding.
     pretrain_epochs : int, default=25
         Epochs of contrastive pretraining.
     finetune_epochs : int, default=25
@@ -74,9 +82,18 @@ class TSCCClusterer(
         Fuzzifier of the fuzzy memberships, > 1; closer to 1 is harder.
     cluster_weight : float, default=0.1
         Weight of the clustering loss during fine-tuning.
+    cluster_fraction : float in (0, 1], default=0.5
+        Share of each fine-tuning batch whose whole series are encoded again
+        (mask off) for the clustering loss. The loss is a mean over them, so the
+        gradient is an unbiased estimate of the whole batch's; 0.5 keeps a
+        fine-tuning epoch within about 1.5x the cost of a pretraining epoch,
+        1.0 uses every series of every batch.
     center_update_interval : int, default=2
         The centres are recomputed over all series every this many fine-tuning
         epochs, and once more at the end.
+    tol : float in [0, 1], default=0.0
+        Fine-tuning stops early when, at a centre update, fewer than this share
+        of the labels changed since the previous update. 0 never stops early.
     temporal_unit : int, default=0
         Smallest max-pooling scale of the temporal contrastive term; the crops
         overlap by at least ``2 ** (temporal_unit + 1)`` timestamps.
@@ -85,6 +102,13 @@ class TSCCClusterer(
         this length per batch, which bounds memory. ``None`` never cuts.
     n_init : int, default=10
         K-means restarts of the centre initialisation.
+    memory : str, joblib.Memory or None, default=None
+        Caches the pretrained encoder, keyed by the data and every parameter
+        that pretraining depends on (architecture, pretraining epochs, batch
+        size, lr, temporal_unit, max_train_length, device, random_state). A
+        ``GridSearchCV`` over ``n_clusters``, ``m``, ``cluster_weight`` or the
+        fine-tuning parameters then pretrains once per fold, not once per
+        candidate. A string is a cache directory.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
@@ -101,6 +125,11 @@ class TSCCClusterer(
         Centres in the learned feature space.
     encoder_ : torch.nn.Module
         The fitted encoder, on ``device_``, in evaluation mode.
+    depth_ : int
+        Number of encoder blocks used (``depth``, or its resolution of "auto").
+    n_iter_ : int
+        Fine-tuning epochs run (fewer than ``finetune_epochs`` after an early
+        stop by ``tol`` or an interruption).
     history_ : list of dict
         One entry per epoch: ``phase`` ("pretrain" or "finetune"), ``epoch``,
         ``contrastive`` and ``cluster`` (mean losses), ``seconds``.
@@ -163,7 +192,7 @@ class TSCCClusterer(
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "repr_dims": [Interval(Integral, 1, None, closed="left")],
         "hidden_dims": [Interval(Integral, 1, None, closed="left")],
-        "depth": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -171,10 +200,13 @@ class TSCCClusterer(
         "finetune_lr": [Interval(Real, 0, None, closed="neither")],
         "m": [Interval(Real, 1, None, closed="neither")],
         "cluster_weight": [Interval(Real, 0, None, closed="left")],
+        "cluster_fraction": [Interval(Real, 0, 1, closed="right")],
+        "tol": [Interval(Real, 0, 1, closed="both")],
         "center_update_interval": [Interval(Integral, 1, None, closed="left")],
         "temporal_unit": [Interval(Integral, 0, 30, closed="both")],
         "max_train_length": [Interval(Integral, 2, None, closed="left"), None],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "memory": [None, str, HasMethods(["cache"])],
         "device": [StrOptions({"auto"}), str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -194,10 +226,13 @@ class TSCCClusterer(
         finetune_lr=1e-4,
         m=1.5,
         cluster_weight=0.1,
+        cluster_fraction=0.5,
         center_update_interval=2,
+        tol=0.0,
         temporal_unit=0,
         max_train_length=3000,
         n_init=10,
+        memory=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -213,10 +248,13 @@ class TSCCClusterer(
         self.finetune_lr = finetune_lr
         self.m = m
         self.cluster_weight = cluster_weight
+        self.cluster_fraction = cluster_fraction
         self.center_update_interval = center_update_interval
+        self.tol = tol
         self.temporal_unit = temporal_unit
         self.max_train_length = max_train_length
         self.n_init = n_init
+        self.memory = memory
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -278,49 +316,60 @@ class TSCCClusterer(
                 f"minimal crop overlap 2 ** (temporal_unit + 1) = {min_overlap}."
             )
         device = resolve_device(self.device)
+        memory = check_memory(self.memory)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        torch_seed, crop_seed, kmeans_seed = seed_sequence(seed, 3)
-        rng = np.random.default_rng(crop_seed)
-        series = _to_tensor(X)
-        train_series = _pad_to_length(series, min_overlap)
-        config = EpochConfig(
-            self.batch_size, self.temporal_unit, self.max_train_length, device
+        # Each phase has its own streams, so that a cached pretraining and a
+        # fresh one lead to the same fine-tuning.
+        pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop = seed_sequence(seed, 5)
+        self.depth_ = (
+            receptive_depth(X.shape[1]) if self.depth == "auto" else self.depth
         )
         self._encoder_kwargs = {
             "input_dims": X.shape[2],
             "repr_dims": self.repr_dims,
             "hidden_dims": self.hidden_dims,
-            "depth": self.depth,
+            "depth": self.depth_,
         }
-        self.history_ = []
-        cuda_devices = [device.index] if device.type == "cuda" else []
-        # Weight init and dropout draw from torch's global generator; fork it so
-        # that fit is reproducible and leaves the caller's RNG state untouched.
-        with torch.random.fork_rng(devices=cuda_devices), torch.enable_grad():
-            torch.random.default_generator.manual_seed(torch_seed)
-            if device.type == "cuda":
-                with torch.cuda.device(device):
-                    torch.cuda.manual_seed(torch_seed)
-            generator = torch.Generator(device=device).manual_seed(torch_seed)
-            encoder = TSEncoder(**self._encoder_kwargs).to(device)
-            completed = self._pretrain(encoder, train_series, config, rng, generator)
-            features = encode_features(encoder, series, self.batch_size, device)
-            self._log(f"K-means initialisation of {self.n_clusters} centres")
-            centers = torch.as_tensor(
-                kmeans_centers(
-                    features.cpu(), self.n_clusters, self.n_init, kmeans_seed
-                ),
-                dtype=torch.float32,
-                device=device,
+        pretrain = memory.cache(pretrain_encoder, ignore=["verbose"])
+        shelved = pretrain.call_and_shelve(
+            X,
+            self._encoder_kwargs,
+            epochs=self.pretrain_epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            temporal_unit=self.temporal_unit,
+            max_train_length=self.max_train_length,
+            device=str(device),
+            torch_seed=pre_torch,
+            crop_seed=pre_crop,
+            verbose=self.verbose,
+        )
+        state, history, completed = shelved.get()
+        if not completed:
+            shelved.clear()  # never cache an interrupted pretraining
+        self.history_ = list(history)
+        with torch.random.fork_rng(devices=[]):  # a new module draws weights
+            encoder = TSEncoder(**self._encoder_kwargs)
+        encoder.load_state_dict(state)
+        encoder.to(device)
+
+        series = _to_tensor(X)
+        features = encode_features(encoder, series, self.batch_size, device)
+        self._log(f"K-means initialisation of {self.n_clusters} centres")
+        centers = torch.as_tensor(
+            kmeans_centers(features.cpu(), self.n_clusters, self.n_init, kmeans_seed),
+            dtype=torch.float32,
+            device=device,
+        )
+        if completed and self.finetune_epochs > 0:
+            centers = self._finetune(
+                encoder, series, features, centers, device, fine_torch, fine_crop
             )
-            if completed and self.finetune_epochs > 0:
-                centers = self._finetune(
-                    encoder, train_series, centers, config, rng, generator
-                )
-                features = encode_features(encoder, series, self.batch_size, device)
-                centers = self._center_step(features, centers)
+            features = encode_features(encoder, series, self.batch_size, device)
+            centers = self._center_step(features, centers)
+        self.n_iter_ = sum(h["phase"] == "finetune" for h in self.history_)
         encoder.eval()
         self.encoder_ = encoder
         self.device_ = str(device)
@@ -330,70 +379,60 @@ class TSCCClusterer(
         self._warn_if_collapsed()
         return features, X.dtype
 
-    def _pretrain(self, encoder, series, config, rng, generator):
-        """Contrastive pretraining; False if it was interrupted."""
-        optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.lr)
-
-        def run_epoch(epoch):
-            return train_epoch(encoder, optimizer, series, config, rng, generator)
-
-        return self._run_epochs("pretrain", self.pretrain_epochs, run_epoch, encoder)
-
-    def _finetune(self, encoder, series, centers, config, rng, generator):
+    def _finetune(self, encoder, series, features, centers, device, seed, crop_seed):
         """Joint fine-tuning; returns the centres of the last completed epoch."""
-        optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.finetune_lr)
-        state = {"centers": centers}
+        config = EpochConfig(
+            self.batch_size, self.temporal_unit, self.max_train_length, device
+        )
+        train_series = pad_to_length(series, config.min_overlap)
+        rng = np.random.default_rng(crop_seed)
+        state = {
+            "centers": centers,
+            "labels": squared_distances(features, centers).argmin(dim=1),
+            "converged": False,
+        }
+        with seeded_torch(seed, device) as generator:
+            optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.finetune_lr)
 
-        def run_epoch(epoch):
-            losses = train_epoch(
-                encoder,
-                optimizer,
-                series,
-                config,
-                rng,
-                generator,
-                centers=state["centers"],
-                m=self.m,
-                cluster_weight=self.cluster_weight,
-            )
-            last = epoch == self.finetune_epochs
-            if epoch % self.center_update_interval == 0 and not last:
-                features = encode_features(
-                    encoder, series, self.batch_size, config.device
+            def run_epoch(epoch):
+                losses = training.train_epoch(
+                    encoder,
+                    optimizer,
+                    train_series,
+                    config,
+                    rng,
+                    generator,
+                    centers=state["centers"],
+                    m=self.m,
+                    cluster_weight=self.cluster_weight,
+                    cluster_fraction=self.cluster_fraction,
                 )
-                # clone outside inference mode: the centres enter autograd graphs
-                state["centers"] = self._center_step(features, state["centers"]).clone()
-            return losses
+                last = epoch == self.finetune_epochs
+                if epoch % self.center_update_interval == 0 and not last:
+                    self._update_centers(encoder, series, state, device)
+                return losses
 
-        self._run_epochs("finetune", self.finetune_epochs, run_epoch, encoder)
+            run_epochs(
+                "finetune",
+                self.finetune_epochs,
+                run_epoch,
+                encoder,
+                self._record,
+                should_stop=lambda: state["converged"],
+            )
         return state["centers"]
 
-    def _run_epochs(self, phase, n_epochs, run_epoch, encoder):
-        """Run ``run_epoch(1..n_epochs)``, recording and checking each epoch.
-
-        Ctrl-C stops training: the encoder goes back to its weights at the end
-        of the last completed epoch, a warning says so, and False is returned so
-        that ``fit`` finishes with what it has.
-        """
-        snapshot = _copy_state(encoder)
-        name = "pretraining" if phase == "pretrain" else "fine-tuning"
-        for epoch in range(1, n_epochs + 1):
-            try:
-                losses = run_epoch(epoch)
-            except KeyboardInterrupt:
-                encoder.load_state_dict(snapshot)
-                warnings.warn(
-                    f"fit was interrupted during {name} epoch {epoch}/{n_epochs}; "
-                    f"the model keeps the weights of epoch {epoch - 1} and skips "
-                    "the remaining training.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-                return False
-            check_finite_losses(losses, name, epoch)
-            self._record(phase, epoch, n_epochs, losses)
-            snapshot = _copy_state(encoder)
-        return True
+    def _update_centers(self, encoder, series, state, device):
+        """Recompute the centres over all series; flag convergence by ``tol``."""
+        features = encode_features(encoder, series, self.batch_size, device)
+        # clone outside inference mode: the centres enter autograd graphs
+        centers = self._center_step(features, state["centers"]).clone()
+        labels = squared_distances(features, centers).argmin(dim=1)
+        changed = (labels != state["labels"]).double().mean().item()
+        self._log(f"centre update: {changed:.1%} of the labels changed")
+        state.update(centers=centers, labels=labels, converged=changed < self.tol)
+        if state["converged"]:
+            self._log(f"fine-tuning converged: fewer than tol={self.tol} changed")
 
     def _center_step(self, features, centers):
         centers, reseeded = fuzzy_center_step(features, centers, self.m)
@@ -415,12 +454,7 @@ class TSCCClusterer(
 
     def _record(self, phase, epoch, n_epochs, losses):
         self.history_.append({"phase": phase, "epoch": epoch, **losses})
-        message = (
-            f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
-        )
-        if phase == "finetune":
-            message += f" cluster={losses['cluster']:.4f}"
-        self._log(f"{message} ({losses['seconds']:.1f}s)")
+        log_epoch(self.verbose, phase, epoch, n_epochs, losses)
 
     def _log(self, message):
         if self.verbose:
@@ -595,20 +629,6 @@ class TSCCClusterer(
         return tags
 
 
-def _copy_state(module):
-    """Detached copy of a module's weights, to roll back to."""
-    return {name: t.detach().clone() for name, t in module.state_dict().items()}
-
-
 def _to_tensor(X):
     """float32 CPU copy of validated series; the caller's array is never shared."""
     return torch.tensor(X, dtype=torch.float32)
-
-
-def _pad_to_length(series, length):
-    """NaN-pad series at the end so that crops of ``length`` fit."""
-    missing = length - series.shape[1]
-    if missing <= 0:
-        return series
-    padding = series.new_full((series.shape[0], missing, series.shape[2]), float("nan"))
-    return torch.cat([series, padding], dim=1)

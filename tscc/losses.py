@@ -16,6 +16,56 @@ __all__ = [
 ]
 
 
+# Elements of one similarity block (2N x 2N per group, several groups at once)
+# processed at a time: 4M floats = 16 MiB stays below glibc's mmap threshold and
+# mostly in cache, so no page-faulting of fresh gigabyte-sized buffers per step.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def _group_chunks(n_groups, rows):
+    step = max(1, _BLOCK_ELEMENTS // (rows * rows))
+    return [slice(start, start + step) for start in range(0, n_groups, step)]
+
+
+def _masked_similarity(z):  # z: G x R x C
+    sim = torch.matmul(z, z.transpose(1, 2))  # G x R x R
+    sim.diagonal(dim1=1, dim2=2).fill_(float("-inf"))  # a row is no negative
+    return sim
+
+
+class _SimilarityLogSumExp(torch.autograd.Function):
+    """Row-wise logsumexp of ``z z^T`` without its diagonal, block by block.
+
+    Equivalent to ``torch.logsumexp(masked (z @ z^T), -1)``, but the R x R
+    similarity matrices are never all alive at once: the forward keeps only the
+    per-row results, and the backward recomputes each block. Memory is
+    O(block) instead of O(G R^2), which is what makes long series affordable.
+    """
+
+    @staticmethod
+    def forward(ctx, z):  # z: G x R x C
+        lse = z.new_empty(z.shape[:2])
+        for chunk in _group_chunks(z.shape[0], z.shape[1]):
+            lse[chunk] = torch.logsumexp(_masked_similarity(z[chunk]), dim=-1)
+        ctx.save_for_backward(z, lse)
+        return lse  # G x R
+
+    @staticmethod
+    def backward(ctx, grad_lse):  # grad_lse: G x R
+        z, lse = ctx.saved_tensors
+        grad_z = torch.empty_like(z)
+        for chunk in _group_chunks(z.shape[0], z.shape[1]):
+            zc = z[chunk]
+            # d lse_r / d sim_rc = softmax_rc, weighted by the incoming gradient
+            weights = (_masked_similarity(zc) - lse[chunk].unsqueeze(-1)).exp_()
+            weights.mul_(grad_lse[chunk].unsqueeze(-1))
+            # sim = z z^T, so both factors receive a gradient
+            grad_z[chunk] = torch.matmul(weights, zc) + torch.matmul(
+                weights.transpose(1, 2), zc
+            )
+        return grad_z
+
+
 def _paired_contrastive_loss(z1, z2):
     """InfoNCE over the middle axis of two aligned views.
 
@@ -23,16 +73,12 @@ def _paired_contrastive_loss(z1, z2):
     views in the same group ``g`` is a negative. Returns the mean loss over
     groups and both directions.
     """
-    n = z1.shape[1]
     z = torch.cat([z1, z2], dim=1)  # G x 2N x C
-    sim = torch.matmul(z, z.transpose(1, 2))  # G x 2N x 2N
-    eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    sim = sim.masked_fill(eye, float("-inf"))  # a row is not its own negative
     # -log softmax at the positive = logsumexp(row) - positive similarity; the
     # positive of row i is row n + i and vice versa, both equal to z1_i . z2_i,
     # so no gather over the 2N x 2N matrix is needed.
     positive = (z1 * z2).sum(dim=-1)  # G x N
-    return torch.logsumexp(sim, dim=-1).mean() - positive.mean()
+    return _SimilarityLogSumExp.apply(z).mean() - positive.mean()
 
 
 def instance_contrastive_loss(z1, z2):

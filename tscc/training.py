@@ -7,15 +7,28 @@ partial batch included.
 
 import math
 import time
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from .augmentation import draw_crops, take_windows
 from .clustering import fuzzy_memberships, squared_distances
+from .encoder import TSEncoder
 from .losses import fuzzy_clustering_loss, hierarchical_contrastive_loss
 
-__all__ = ["EpochConfig", "train_epoch", "encode_features", "max_pool_observed"]
+__all__ = [
+    "EpochConfig",
+    "train_epoch",
+    "run_epochs",
+    "seeded_torch",
+    "pretrain_encoder",
+    "encode_features",
+    "max_pool_observed",
+]
+
+PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning"}
 
 
 class EpochConfig:
@@ -101,6 +114,7 @@ def train_epoch(
     centers=None,
     m=None,
     cluster_weight=0.0,
+    cluster_fraction=1.0,
 ):
     """Run one epoch of contrastive (and, with ``centers``, clustering) training.
 
@@ -123,6 +137,12 @@ def train_epoch(
         Fuzzifier of the clustering term.
     cluster_weight : float, default=0.0
         Weight of the clustering term.
+    cluster_fraction : float, default=1.0
+        Share of each batch (its first series, the batch being shuffled) whose
+        whole series are encoded again for the clustering term. The loss is a
+        mean over those series, so a fraction below one gives an unbiased,
+        noisier estimate of the batch's clustering gradient at a fraction of
+        the cost of that extra pass.
 
     Returns
     -------
@@ -144,7 +164,9 @@ def train_epoch(
         loss = contrastive
         cluster = torch.zeros((), device=config.device)
         if centers is not None:
-            features = max_pool_observed(encoder(batch), _observed(batch))
+            n_cluster = max(1, math.ceil(cluster_fraction * len(batch)))
+            subset = batch[:n_cluster]
+            features = max_pool_observed(encoder(subset), _observed(subset))
             sq_distances = squared_distances(features, centers)
             memberships = fuzzy_memberships(sq_distances.detach(), m)
             cluster = fuzzy_clustering_loss(sq_distances, memberships, m)
@@ -236,3 +258,201 @@ def check_finite_losses(losses, phase, epoch):
 def seed_sequence(seed, n):
     """Derive ``n`` independent integer seeds from one seed."""
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
+
+
+def copy_state(module):
+    """Detached copy of a module's weights, to roll back to."""
+    return {name: t.detach().clone() for name, t in module.state_dict().items()}
+
+
+def run_epochs(phase, n_epochs, run_epoch, encoder, record, should_stop=None):
+    """Run ``run_epoch(1..n_epochs)``, checking and recording every epoch.
+
+    Ctrl-C stops training: the encoder goes back to its weights at the end of
+    the last completed epoch, a warning says so, and False is returned so that
+    the caller finishes with what it has.
+
+    Parameters
+    ----------
+    phase : {"pretrain", "finetune"}
+        Name of the phase, for messages and records.
+    n_epochs : int
+        Number of epochs to run.
+    run_epoch : callable
+        ``run_epoch(epoch) -> losses`` trains one epoch (see :func:`train_epoch`).
+    encoder : torch.nn.Module
+        The module being trained; restored on interruption.
+    record : callable
+        ``record(phase, epoch, n_epochs, losses)`` after each completed epoch.
+    should_stop : callable, default=None
+        ``should_stop() -> bool`` checked after each epoch, for early stopping.
+
+    Returns
+    -------
+    completed : bool
+        False if training was interrupted.
+    """
+    snapshot = copy_state(encoder)
+    name = PHASE_NAMES[phase]
+    for epoch in range(1, n_epochs + 1):
+        try:
+            losses = run_epoch(epoch)
+        except KeyboardInterrupt:
+            encoder.load_state_dict(snapshot)
+            warnings.warn(
+                f"fit was interrupted during {name} epoch {epoch}/{n_epochs}; "
+                f"the model keeps the weights of epoch {epoch - 1} and skips "
+                "the remaining training.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return False
+        check_finite_losses(losses, name, epoch)
+        record(phase, epoch, n_epochs, losses)
+        if should_stop is not None and should_stop():
+            break
+        snapshot = copy_state(encoder)
+    return True
+
+
+@contextmanager
+def seeded_torch(seed, device):
+    """Seed torch for a training phase and restore the caller's RNG state after.
+
+    Weight initialisation and dropout draw from torch's global generators, so
+    they are forked and seeded; grad mode is enabled inside. Yields a
+    ``torch.Generator`` on ``device`` seeded with ``seed``, for the masks.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the phase.
+    device : torch.device
+        Training device.
+
+    Yields
+    ------
+    generator : torch.Generator
+    """
+    cuda_devices = [device.index] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices), torch.enable_grad():
+        torch.random.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield torch.Generator(device=device).manual_seed(seed)
+
+
+def pretrain_encoder(
+    X,
+    encoder_kwargs,
+    *,
+    epochs,
+    batch_size,
+    lr,
+    temporal_unit,
+    max_train_length,
+    device,
+    torch_seed,
+    crop_seed,
+    verbose=0,
+):
+    """Build an encoder and pretrain it with the contrastive loss alone.
+
+    A pure function of its arguments (``verbose`` aside), so that its result
+    can be cached with :class:`joblib.Memory`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_series, n_timestamps, n_channels)
+        Validated training series; NaN marks missing timestamps.
+    encoder_kwargs : dict
+        Arguments of :class:`~tscc.encoder.TSEncoder`.
+    epochs, batch_size, lr, temporal_unit, max_train_length
+        As in :class:`~tscc.TSCCClusterer`.
+    device : str
+        Training device.
+    torch_seed, crop_seed : int
+        Seeds of weight initialisation, masks and dropout, and of shuffling
+        and crops.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Returns
+    -------
+    state : dict of str to torch.Tensor
+        The pretrained weights, on the CPU.
+    history : list of dict
+        One record per completed epoch.
+    completed : bool
+        False if pretraining was interrupted with Ctrl-C.
+    """
+    device = torch.device(device)
+    config = EpochConfig(batch_size, temporal_unit, max_train_length, device)
+    series = pad_to_length(torch.tensor(X, dtype=torch.float32), config.min_overlap)
+    rng = np.random.default_rng(crop_seed)
+    history = []
+    with seeded_torch(torch_seed, device) as generator:
+        encoder = TSEncoder(**encoder_kwargs).to(device)
+        optimizer = torch.optim.AdamW(encoder.parameters(), lr=lr)
+
+        def run_epoch(epoch):
+            return train_epoch(encoder, optimizer, series, config, rng, generator)
+
+        def record(phase, epoch, n_epochs, losses):
+            history.append({"phase": phase, "epoch": epoch, **losses})
+            log_epoch(verbose, phase, epoch, n_epochs, losses)
+
+        completed = run_epochs("pretrain", epochs, run_epoch, encoder, record)
+    state = {name: t.detach().cpu() for name, t in encoder.state_dict().items()}
+    return state, history, completed
+
+
+def log_epoch(verbose, phase, epoch, n_epochs, losses):
+    """Print one progress line for an epoch when ``verbose`` is positive."""
+    if not verbose:
+        return
+    message = (
+        f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
+    )
+    if phase == "finetune":
+        message += f" cluster={losses['cluster']:.4f}"
+    print(f"[TSCC] {message} ({losses['seconds']:.1f}s)", flush=True)
+
+
+def pad_to_length(series, length):
+    """NaN-pad series at the end so that crops of ``length`` fit."""
+    missing = length - series.shape[1]
+    if missing <= 0:
+        return series
+    padding = series.new_full((series.shape[0], missing, series.shape[2]), float("nan"))
+    return torch.cat([series, padding], dim=1)
+
+
+def receptive_depth(n_timestamps):
+    """Smallest number of blocks whose receptive field covers a series.
+
+    Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, so
+    ``depth`` blocks see ``1 + 4 * (2**depth - 1)`` timestamps; more blocks only
+    add receptive field beyond the series.
+
+    Parameters
+    ----------
+    n_timestamps : int
+        Length of the series.
+
+    Returns
+    -------
+    depth : int
+        At least 1.
+
+    Examples
+    --------
+    >>> from tscc.training import receptive_depth
+    >>> receptive_depth(500), receptive_depth(150), receptive_depth(1)
+    (7, 6, 1)
+    """
+    depth = 1
+    while 1 + 4 * (2**depth - 1) < n_timestamps:
+        depth += 1
+    return depth
