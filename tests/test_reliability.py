@@ -323,7 +323,25 @@ def test_save_and_load_round_trip(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
     assert loaded.history_ == fitted.history_
+    assert (loaded.depth_, loaded.n_iter_) == (fitted.depth_, fitted.n_iter_)
     assert loaded.device_ == "cpu"
+
+
+def test_save_with_memory_object_and_random_state_instance(tmp_path):
+    import joblib
+
+    X = series()
+    est = TSCCClusterer(
+        **{
+            **TINY,
+            "memory": joblib.Memory(None),
+            "random_state": np.random.RandomState(0),
+        }
+    ).fit(X)
+    est.save(tmp_path / "m.tscc")
+    loaded = TSCCClusterer.load(tmp_path / "m.tscc")
+    assert loaded.memory is None and loaded.random_state is None
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 
 def test_save_keeps_feature_names(tmp_path):

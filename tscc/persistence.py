@@ -23,7 +23,14 @@ FORMAT_NAME = "tscc.TSCCClusterer"
 FORMAT_VERSION = 1
 
 # Fitted scalars and lists stored as JSON; arrays and weights go as tensors.
-_JSON_ATTRIBUTES = ("n_features_in_", "n_channels_in_", "device_", "history_")
+_JSON_ATTRIBUTES = (
+    "n_features_in_",
+    "n_channels_in_",
+    "device_",
+    "depth_",
+    "n_iter_",
+    "history_",
+)
 
 
 def save_model(estimator, path):
@@ -42,7 +49,8 @@ def save_model(estimator, path):
         If the estimator is not fitted.
     ValueError
         If a parameter cannot be stored as JSON. A ``random_state`` that is a
-        ``RandomState`` instance is stored as ``None``.
+        ``RandomState`` instance and a ``memory`` that is a ``joblib.Memory``
+        are stored as ``None``.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -51,6 +59,8 @@ def save_model(estimator, path):
     if not isinstance(params["random_state"], Integral | type(None)):
         params["random_state"] = None  # a generator's state is not a parameter
     params["device"] = str(params["device"])
+    if not isinstance(params["memory"], str | type(None)):
+        params["memory"] = None  # a joblib.Memory is a cache handle, not state
     fitted = {name: getattr(estimator, name) for name in _JSON_ATTRIBUTES}
     fitted["encoder_kwargs"] = estimator._encoder_kwargs
     if hasattr(estimator, "feature_names_in_"):
