@@ -333,18 +333,21 @@ class TSCCClusterer(
             "depth": self.depth_,
         }
         pretrain = memory.cache(pretrain_encoder, ignore=["verbose"])
+        pretrain_kwargs = {
+            "epochs": self.pretrain_epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "temporal_unit": self.temporal_unit,
+            "max_train_length": self.max_train_length,
+            "device": str(device),
+            "torch_seed": pre_torch,
+            "crop_seed": pre_crop,
+        }
+        if self.verbose and memory.location is not None:
+            if pretrain.check_call_in_cache(X, self._encoder_kwargs, **pretrain_kwargs):
+                self._log(f"pretrained encoder loaded from the cache {memory.location}")
         shelved = pretrain.call_and_shelve(
-            X,
-            self._encoder_kwargs,
-            epochs=self.pretrain_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            temporal_unit=self.temporal_unit,
-            max_train_length=self.max_train_length,
-            device=str(device),
-            torch_seed=pre_torch,
-            crop_seed=pre_crop,
-            verbose=self.verbose,
+            X, self._encoder_kwargs, **pretrain_kwargs, verbose=self.verbose
         )
         state, history, completed = shelved.get()
         if not completed:
