@@ -15,7 +15,12 @@ from sklearn.cluster import KMeans
 from tscc import TSCCClusterer, clustering_scores, make_microseismic
 
 X, y, names = make_microseismic(
-    n_samples=300, n_timestamps=200, random_state=0, return_names=True
+    n_samples=300,
+    n_timestamps=200,
+    n_classes=3,
+    noise_fraction=1 / 3,
+    random_state=0,
+    return_names=True,
 )
 n_clusters = len(names)
 print(

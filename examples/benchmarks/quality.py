@@ -1,0 +1,313 @@
+"""Clustering quality benchmark: TSCC beside the classic baselines.
+
+Protocol (docs/benchmarks.md): all series of each data set, n_clusters = number
+of classes, labels used for scoring only. Methods:
+
+- ``TSCC``: ``TSCCClusterer`` with its defaults (25 + 25 epochs, depth 10);
+- ``TSCC pretrain + K-means``: the same fit stopped after pretraining (K-means
+  centres on the features R, nearest-centre labels): does fine-tuning help?
+- ``K-means raw``: K-means (n_init=10) on the normalised series;
+- ``K-means spectrum``: K-means (n_init=10) on the first 20 principal components
+  of the log amplitude spectrum (the paper's spectral baseline).
+
+Each method runs with every seed; the table gives mean ± std over the seeds of
+ACC (Hungarian-matched accuracy), NMI, ARI and the fit time in seconds.
+
+Run: python examples/benchmarks/quality.py            (full run: hours on a CPU)
+     python examples/benchmarks/quality.py --quick    (smoke run, a minute or two)
+"""
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+import tscc
+from tscc import (
+    TSCCClusterer,
+    WaveformNormalizer,
+    load_npz_dataset,
+    load_phasenet_windows,
+    make_microseismic,
+)
+from tscc.metrics import clustering_scores
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+# name -> (kind, argument, per-series normalisation)
+DATASETS = {
+    "synthetic": ("synthetic", None, "maxabs"),
+    "phasenet-event": ("phasenet", "event_vs_noise", "maxabs"),
+    "phasenet-phase": ("phasenet", "phase", "maxabs"),
+    "GunPoint": ("ucr", "GunPoint", "zscore"),
+    "ItalyPowerDemand": ("ucr", "ItalyPowerDemand", "zscore"),
+    "ArrowHead": ("ucr", "ArrowHead", "zscore"),
+    "Coffee": ("ucr", "Coffee", "zscore"),
+}
+METHODS = ("TSCC", "TSCC pretrain + K-means", "K-means raw", "K-means spectrum")
+SYNTHETIC_SIZE = (4928, 500)  # the paper's synthetic set
+QUICK = {"max_samples": 200, "pretrain_epochs": 2, "finetune_epochs": 2, "depth": 3}
+N_SPECTRUM_COMPONENTS = 20
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+def load_dataset(name, data_dir, max_samples=None, seismic_norm="maxabs"):
+    """Return ``X`` (n, T, C) float32, normalised per series, ``y`` and a note."""
+    kind, arg, norm = DATASETS[name]
+    if kind == "synthetic":
+        n_samples, n_timestamps = SYNTHETIC_SIZE
+        if max_samples is not None:
+            n_samples = min(n_samples, max_samples)
+        X, y = make_microseismic(
+            n_samples, n_timestamps, normalize=False, random_state=0
+        )
+        X = X[:, :, np.newaxis]
+        note = f"make_microseismic({n_samples}, {n_timestamps}, random_state=0)"
+    elif kind == "phasenet":
+        X, y = load_phasenet_windows(task=arg, channels="Z", return_X_y=True)
+        note = f"load_phasenet_windows(task={arg!r}, channels='Z')"
+    else:
+        X, y = load_npz_dataset(Path(data_dir) / "ucr" / f"{arg}.npz")
+        note = f"ucr/{arg}.npz (TRAIN + TEST)"
+    if max_samples is not None and X.shape[0] > max_samples:
+        X, _, y, _ = train_test_split(
+            X, y, train_size=max_samples, stratify=y, random_state=0
+        )
+        note += f", stratified subsample of {max_samples}"
+    if kind != "ucr":
+        norm = seismic_norm
+    X = WaveformNormalizer(normalize=norm).fit_transform(X.astype(np.float32))
+    return X, np.asarray(y, dtype=np.int64), f"{note}; demean, detrend, {norm}"
+
+
+def log_spectrum(X):
+    """Log amplitude spectrum of each channel, channels concatenated."""
+    spectrum = np.abs(np.fft.rfft(X, axis=1))
+    return np.log(spectrum + 1e-6).reshape(X.shape[0], -1)
+
+
+# ---------------------------------------------------------------------------
+# Methods
+# ---------------------------------------------------------------------------
+
+
+def run_tscc(X, n_clusters, seed, params):
+    """Return {method: (labels, seconds)} for the two TSCC variants.
+
+    The pretraining-only fit (``finetune_epochs=0``) and the full fit share a
+    ``memory`` cache, so the full fit loads the pretrained encoder instead of
+    pretraining again; fine-tuning draws from its own random streams, so the
+    result is the one a fit without the cache gives.
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        pretrain_only = TSCCClusterer(
+            n_clusters,
+            random_state=seed,
+            memory=cache,
+            **{**params, "finetune_epochs": 0},
+        ).fit(X)
+        pretrain_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        model = TSCCClusterer(
+            n_clusters, random_state=seed, memory=cache, **params
+        ).fit(X)
+        finetune_seconds = time.perf_counter() - start
+    return {
+        "TSCC": (model.labels_, pretrain_seconds + finetune_seconds),
+        "TSCC pretrain + K-means": (pretrain_only.labels_, pretrain_seconds),
+    }
+
+
+def run_kmeans(features, n_clusters, seed):
+    start = time.perf_counter()
+    labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
+    return labels, time.perf_counter() - start
+
+
+def run_spectrum(X, n_clusters, seed):
+    start = time.perf_counter()
+    spectrum = log_spectrum(X)
+    n_components = min(N_SPECTRUM_COMPONENTS, *spectrum.shape)
+    reduced = PCA(n_components, random_state=seed).fit_transform(spectrum)
+    labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(reduced)
+    return labels, time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+
+def mean_std(values):
+    values = np.asarray(values, dtype=float)
+    if values.size == 1:
+        return f"{values[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std():.3f}"
+
+
+def markdown_table(records, datasets):
+    lines = [
+        "| data | n x T | method | ACC | NMI | ARI | fit s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in datasets:
+        for method in METHODS:
+            rows = [
+                r for r in records if r["dataset"] == name and r["method"] == method
+            ]
+            if not rows:
+                continue
+            size = f"{rows[0]['n_samples']} x {rows[0]['n_timestamps']}"
+            seconds = np.mean([r["seconds"] for r in rows])
+            lines.append(
+                f"| {name} | {size} | {method} | "
+                + " | ".join(
+                    mean_std([r[k] for r in rows]) for k in ("acc", "nmi", "ari")
+                )
+                + f" | {seconds:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: at most 200 series per data set, 2 + 2 epochs, depth 3, "
+        "one seed",
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=list(DATASETS),
+        default=list(DATASETS),
+        metavar="NAME",
+        help=f"subset of data sets (default: all of {', '.join(DATASETS)})",
+    )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=None,
+        help="random states (default: 0 1 2; --quick: 0)",
+    )
+    parser.add_argument("--pretrain-epochs", type=int, default=None)
+    parser.add_argument("--finetune-epochs", type=int, default=None)
+    parser.add_argument("--depth", type=int, default=None)
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=None,
+        help="stratified subsample of each data set (default: all; --quick: 200)",
+    )
+    parser.add_argument(
+        "--seismic-norm",
+        choices=["maxabs", "zscore"],
+        default="maxabs",
+        help="per-series scaling of the seismic sets (UCR sets are always z-scored)",
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"folder holding ucr/ (default: {DEFAULT_DATA_DIR})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("quality_results.json"), help="JSON results"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    quick = QUICK if args.quick else {}
+    seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])
+    max_samples = args.max_samples or quick.get("max_samples")
+    params = {"device": args.device}
+    for key in ("pretrain_epochs", "finetune_epochs", "depth"):
+        value = getattr(args, key)
+        if value is None:
+            value = quick.get(key)
+        if value is not None:
+            params[key] = value
+
+    records, notes = [], {}
+    total_start = time.perf_counter()
+    for name in args.datasets:
+        X, y, note = load_dataset(name, args.data_dir, max_samples, args.seismic_norm)
+        n_clusters = int(np.unique(y).size)
+        notes[name] = note
+        log(f"{name}: X {X.shape}, {n_clusters} classes ({note})")
+        for seed in seeds:
+            results = run_tscc(X, n_clusters, seed, params)
+            results["K-means raw"] = run_kmeans(X.reshape(len(X), -1), n_clusters, seed)
+            results["K-means spectrum"] = run_spectrum(X, n_clusters, seed)
+            for method in METHODS:
+                labels, seconds = results[method]
+                scores = clustering_scores(y, labels)
+                records.append(
+                    {
+                        "dataset": name,
+                        "method": method,
+                        "seed": seed,
+                        "n_samples": int(X.shape[0]),
+                        "n_timestamps": int(X.shape[1]),
+                        "n_channels": int(X.shape[2]),
+                        "n_clusters": n_clusters,
+                        "n_clusters_found": int(np.unique(labels).size),
+                        **{k: float(v) for k, v in scores.items()},
+                        "seconds": float(seconds),
+                    }
+                )
+                log(
+                    f"  seed {seed} {method:<24} ACC {scores['acc']:.3f} "
+                    f"NMI {scores['nmi']:.3f} ARI {scores['ari']:.3f} "
+                    f"({seconds:.1f}s)"
+                )
+
+    table = markdown_table(records, args.datasets)
+    print(table)
+    meta = {
+        "command": " ".join(["python", *sys.argv]),
+        "quick": args.quick,
+        "seeds": seeds,
+        "tscc_params": params,
+        "datasets": notes,
+        "tscc_version": tscc.__version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "total_seconds": time.perf_counter() - total_start,
+    }
+    args.out.write_text(json.dumps({"meta": meta, "results": records}, indent=2))
+    log(f"wrote {args.out} ({meta['total_seconds']:.0f}s in all)")
+
+
+if __name__ == "__main__":
+    main()
