@@ -375,9 +375,23 @@ def test_load_rejects_files_that_are_not_models(tmp_path):
     torch.save({"weights": torch.zeros(3)}, path)
     with pytest.raises(ValueError, match="not a tscc model"):
         TSCCClusterer.load(path)
-    (tmp_path / "garbage.tscc").write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="not a readable tscc model"):
-        TSCCClusterer.load(tmp_path / "garbage.tscc")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a zip file", b"hello\n", b"", b"\x80\x02}q\x00.", bytes(range(256))],
+    ids=["text", "short-text", "empty", "truncated-pickle", "binary"],
+)
+def test_load_rejects_damaged_files_with_value_error(tmp_path, content):
+    path = tmp_path / "damaged.tscc"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a (readable )?tscc model"):
+        TSCCClusterer.load(path)
+
+
+def test_load_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        TSCCClusterer.load(tmp_path / "missing.tscc")
 
 
 class _Exploit:

@@ -4,11 +4,15 @@ The main entry point is :class:`TSCCClusterer`, a scikit-learn compatible
 estimator implementing Time Series Contrastive Clustering. :mod:`tscc.datasets`
 generates and loads labelled waveforms (including real seismic windows shipped
 with the package); :mod:`tscc.preprocessing` normalises waveforms;
-:mod:`tscc.metrics` scores clusterings.
+:mod:`tscc.metrics` scores clusterings; :mod:`tscc.io` reads series from
+``.npy``/``.npz``/``.csv`` files and windows from seismic recordings (ObsPy);
+:mod:`tscc.plotting` draws clusterings (matplotlib); :mod:`tscc.cli` is the
+``tscc`` command line.
 """
 
 from .datasets import load_npz_dataset, load_phasenet_windows, make_microseismic
 from .estimator import TSCCClusterer
+from .io import load_array, read_windows
 from .metrics import clustering_accuracy, clustering_scores
 from .preprocessing import WaveformNormalizer
 
@@ -19,8 +23,10 @@ __all__ = [
     "WaveformNormalizer",
     "clustering_accuracy",
     "clustering_scores",
+    "load_array",
     "load_npz_dataset",
     "load_phasenet_windows",
     "make_microseismic",
+    "read_windows",
     "__version__",
 ]

@@ -123,10 +123,13 @@ def load_model(path, device=None):
             "than tensors and plain data, which could run code when loaded, so it "
             "was refused."
         ) from exc
-    except (RuntimeError, EOFError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"{path} is not a readable tscc model file: {exc}") from exc
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:
+        # A damaged or foreign file fails inside the unpickler with whatever
+        # error its bytes happen to trigger (KeyError, IndexError, ...).
+        detail = str(exc) or type(exc).__name__
+        raise ValueError(f"{path} is not a readable tscc model file: {detail}") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a tscc model file.")
     version = payload.get("format_version")

@@ -1,0 +1,141 @@
+import sys
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tscc.plotting import (  # noqa: E402
+    plot_cluster_waveforms,
+    plot_embedding,
+    plot_history,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _save(figure, path):
+    figure.savefig(path, dpi=50)
+    assert path.stat().st_size > 1000
+    with open(path, "rb") as file:
+        assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _data(n=24, t=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, t, 2))
+    labels = np.arange(n) % 3
+    return X, labels
+
+
+def test_plot_embedding_png(tmp_path):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(30, 8))
+    labels = np.arange(30) % 3
+    y_true = np.array(["noise", "event"])[np.arange(30) % 2]
+    ax = plot_embedding(features, labels, y_true=y_true)
+    assert len(ax.collections) == 2  # one scatter per true class (marker)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == [
+        "cluster 0",
+        "cluster 1",
+        "cluster 2",
+        "class event",
+        "class noise",
+    ]
+    _save(ax.figure, tmp_path / "embedding.png")
+
+
+def test_plot_embedding_into_given_axes_and_1d_features(tmp_path):
+    fig, (left, right) = plt.subplots(1, 2)
+    assert (
+        plot_embedding(np.arange(10.0)[:, None], np.arange(10) % 2, ax=right) is right
+    )
+    assert len(right.collections) == 1 and not left.collections
+    _save(fig, tmp_path / "one_dim.png")
+
+
+def test_plot_embedding_checks_shapes():
+    with pytest.raises(ValueError, match="one row per label"):
+        plot_embedding(np.zeros((5, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match="y_true"):
+        plot_embedding(np.zeros((5, 3)), np.zeros(5), y_true=np.zeros(4))
+
+
+def test_plot_cluster_waveforms_png(tmp_path):
+    X, labels = _data()
+    X[0, :10] = np.nan  # missing timestamps are left out of the means
+    fig = plot_cluster_waveforms(X, labels, n_examples=4, sampling_rate=100.0)
+    assert len(fig.axes) == 6
+    montage = fig.axes[0]
+    assert len(montage.lines) == 4
+    assert fig.axes[-1].get_xlabel() == "time (s)"
+    _save(fig, tmp_path / "waveforms.png")
+
+
+def test_plot_cluster_waveforms_small_clusters_and_given_figure(tmp_path):
+    X, _ = _data(n=5)
+    fig = plt.figure()
+    labels = np.array([0, 0, 0, 0, 1])
+    out = plot_cluster_waveforms(X[:, :, 1], labels, n_examples=3, fig=fig)
+    assert out is fig
+    assert len(fig.axes[2].lines) == 1  # cluster 1 has one member
+    assert fig.axes[-1].get_xlabel() == "sample"
+    _save(fig, tmp_path / "small.png")
+    with pytest.raises(ValueError, match="channel=5"):
+        plot_cluster_waveforms(X, labels, channel=5)
+    with pytest.raises(ValueError, match="one series per label"):
+        plot_cluster_waveforms(X, labels[:3])
+
+
+def _history():
+    history = [
+        {"phase": "pretrain", "epoch": e, "contrastive": 4 - 0.3 * e, "cluster": 0.0}
+        for e in range(1, 4)
+    ]
+    history += [
+        {"phase": "finetune", "epoch": e, "contrastive": 3 - 0.1 * e, "cluster": 1 / e}
+        for e in range(1, 3)
+    ]
+    return history
+
+
+def test_plot_history_png(tmp_path):
+    fig = plot_history(_history())
+    contrastive, cluster = fig.axes
+    assert [len(line.get_xdata()) for line in contrastive.lines[:2]] == [3, 2]
+    assert list(cluster.lines[0].get_xdata()) == [4, 5]
+    _save(fig, tmp_path / "history.png")
+
+
+def test_plot_history_of_a_fitted_estimator(tmp_path):
+    from tscc import TSCCClusterer
+
+    X = np.random.default_rng(0).normal(size=(12, 16))
+    clusterer = TSCCClusterer(
+        2,
+        depth=2,
+        hidden_dims=8,
+        pretrain_epochs=2,
+        finetune_epochs=0,
+        n_init=1,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
+    fig = plot_history(clusterer)
+    assert "no fine-tuning" in fig.axes[1].texts[0].get_text()
+    _save(fig, tmp_path / "pretrain_only.png")
+    with pytest.raises(ValueError, match="empty"):
+        plot_history([])
+
+
+def test_missing_matplotlib_gives_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r'pip install "tscc\[plot\]"'):
+        plot_history(_history())
