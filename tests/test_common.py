@@ -18,8 +18,12 @@ FAST = dict(
 EXPECTED_FAILED_CHECKS = {}
 
 
+# Both precisions, whatever "auto" picks on the machine running the tests.
 @parametrize_with_checks(
-    [TSCCClusterer(**FAST)],
+    [
+        TSCCClusterer(**FAST, precision="float32"),
+        TSCCClusterer(**FAST, precision="bfloat16"),
+    ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible_estimator(estimator, check):

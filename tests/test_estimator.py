@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _shared import TINY, two_shapes
 from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
@@ -16,34 +17,7 @@ from sklearn.svm import SVC
 import tscc.training
 from tscc import TSCCClusterer
 
-TINY = dict(
-    repr_dims=8,
-    hidden_dims=8,
-    depth=2,
-    pretrain_epochs=1,
-    finetune_epochs=1,
-    batch_size=8,
-    n_init=2,
-    device="cpu",
-    random_state=0,
-)
-
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-
-
-def two_shapes(n_per_class=12, n_timestamps=24, n_channels=None, seed=0):
-    """Noisy sines and noisy square waves: an easy two-cluster problem."""
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 1, n_timestamps)
-    sines = np.sin(2 * np.pi * 2 * t) + 0.1 * rng.normal(size=(n_per_class, t.size))
-    squares = np.sign(np.sin(2 * np.pi * 6 * t)) + 0.1 * rng.normal(
-        size=(n_per_class, t.size)
-    )
-    X = np.vstack([sines, squares])
-    y = np.repeat([0, 1], n_per_class)
-    if n_channels is not None:
-        X = np.stack([X * (c + 1) for c in range(n_channels)], axis=-1)
-    return X, y
 
 
 @pytest.fixture(scope="module")

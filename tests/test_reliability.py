@@ -153,6 +153,8 @@ PARAM_CASES = [
     ({"random_state": "seed"}, "'random_state' parameter"),
     ({"device": "tpu"}, "not a valid device"),
     ({"device": 7}, "'device' parameter"),
+    ({"precision": "float16"}, "'precision' parameter"),
+    ({"precision": None}, "'precision' parameter"),
 ]
 
 

@@ -4,7 +4,13 @@ import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
 
-__all__ = ["MAX_ABS_VALUE", "check_series", "resolve_device"]
+__all__ = [
+    "MAX_ABS_VALUE",
+    "check_series",
+    "fast_bfloat16",
+    "resolve_device",
+    "resolve_precision",
+]
 
 # Largest accepted |x|: representations grow with the input and their squared
 # similarities must stay finite in float32 (about 3e38).
@@ -131,3 +137,57 @@ def resolve_device(device):
             "'cuda:N'."
         )
     return resolved
+
+
+def fast_bfloat16(device):
+    """Whether ``device`` has hardware for fast bfloat16 matrix products.
+
+    Parameters
+    ----------
+    device : torch.device
+
+    Returns
+    -------
+    bool
+        True for CUDA devices that support bfloat16 (compute capability 8.0 and
+        up) and for CPUs with AMX tiles (Intel Sapphire Rapids and later).
+    """
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        # AVX-512 BF16 alone emulates most of the work and gains little;
+        # AMX is what makes bfloat16 products several times faster.
+        is_amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        return bool(is_amx is not None and is_amx())
+    return False
+
+
+def resolve_precision(precision, device):
+    """Turn the ``precision`` parameter into ``"float32"`` or ``"bfloat16"``.
+
+    Parameters
+    ----------
+    precision : {"auto", "float32", "bfloat16"}
+        ``"auto"`` is ``"bfloat16"`` where :func:`fast_bfloat16` holds for
+        ``device``, else ``"float32"``.
+    device : torch.device
+        The resolved training device.
+
+    Returns
+    -------
+    precision : str
+
+    Raises
+    ------
+    ValueError
+        If bfloat16 is asked for on a device type other than CPU and CUDA.
+    """
+    if precision == "auto":
+        return "bfloat16" if fast_bfloat16(device) else "float32"
+    if precision == "bfloat16" and device.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"precision='bfloat16' is supported on the CPU and CUDA, not on "
+            f"{device.type!r}; use precision='float32'."
+        )
+    return precision

@@ -43,6 +43,7 @@ _ESTIMATOR_OPTIONS = (
     ("n_init", int, "K-means restarts of the centre initialisation"),
     ("memory", str, "cache directory for the pretrained encoder"),
     ("device", str, '"auto", "cpu", "cuda" or "cuda:N"'),
+    ("precision", str, '"auto", "float32" or "bfloat16" arithmetic'),
 )
 
 

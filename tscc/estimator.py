@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from . import training
-from ._validation import check_series, resolve_device
+from ._validation import check_series, resolve_device, resolve_precision
 from .clustering import (
     fuzzy_center_step,
     fuzzy_memberships,
@@ -105,12 +105,20 @@ class TSCCClusterer(
     memory : str, joblib.Memory or None, default=None
         Caches the pretrained encoder, keyed by the data and every parameter
         that pretraining depends on (architecture, pretraining epochs, batch
-        size, lr, temporal_unit, max_train_length, device, random_state). A
-        ``GridSearchCV`` over ``n_clusters``, ``m``, ``cluster_weight`` or the
-        fine-tuning parameters then pretrains once per fold, not once per
-        candidate. A string is a cache directory.
+        size, lr, temporal_unit, max_train_length, device, precision,
+        random_state). A ``GridSearchCV`` over ``n_clusters``, ``m``,
+        ``cluster_weight`` or the fine-tuning parameters then pretrains once
+        per fold, not once per candidate. A string is a cache directory.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Arithmetic of the encoder's layers in training and encoding.
+        ``"bfloat16"`` runs them under mixed precision (weights, losses and
+        features stay float32): 2-3x faster on hardware with bfloat16 matrix
+        units, at no measured cost in clustering quality. ``"auto"`` picks it on
+        such hardware (CUDA GPUs of compute capability 8.0 and up, CPUs with
+        AMX) and ``"float32"`` elsewhere; ask for ``"float32"`` to get the same
+        numbers on every CPU. On a CPU without AMX, ``"bfloat16"`` is slower.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, crops, masks, dropout, shuffling and K-means. An int
         gives identical results from run to run on the CPU.
@@ -135,6 +143,9 @@ class TSCCClusterer(
         ``contrastive`` and ``cluster`` (mean losses), ``seconds``.
     device_ : str
         Device the encoder lives on.
+    precision_ : str
+        Precision used, ``"float32"`` or ``"bfloat16"`` (``precision`` with
+        "auto" resolved for the training device).
     n_features_in_ : int
         Number of timestamps of the training series.
     n_channels_in_ : int
@@ -208,6 +219,7 @@ class TSCCClusterer(
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "memory": [None, str, HasMethods(["cache"])],
         "device": [StrOptions({"auto"}), str, torch.device],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -234,6 +246,7 @@ class TSCCClusterer(
         n_init=10,
         memory=None,
         device="auto",
+        precision="auto",
         random_state=None,
         verbose=0,
     ):
@@ -256,6 +269,7 @@ class TSCCClusterer(
         self.n_init = n_init
         self.memory = memory
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -316,6 +330,7 @@ class TSCCClusterer(
                 f"minimal crop overlap 2 ** (temporal_unit + 1) = {min_overlap}."
             )
         device = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, device)
         memory = check_memory(self.memory)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -331,6 +346,7 @@ class TSCCClusterer(
             "repr_dims": self.repr_dims,
             "hidden_dims": self.hidden_dims,
             "depth": self.depth_,
+            "precision": self.precision_,
         }
         pretrain = memory.cache(pretrain_encoder, ignore=["verbose"])
         pretrain_kwargs = {

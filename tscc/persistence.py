@@ -27,6 +27,7 @@ _JSON_ATTRIBUTES = (
     "n_features_in_",
     "n_channels_in_",
     "device_",
+    "precision_",
     "depth_",
     "n_iter_",
     "history_",

@@ -212,7 +212,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--pretrain-epochs", type=int, default=None)
     parser.add_argument("--finetune-epochs", type=int, default=None)
-    parser.add_argument("--depth", type=int, default=None)
+    parser.add_argument(
+        "--depth",
+        type=lambda text: text if text == "auto" else int(text),
+        default=None,
+        help='encoder depth, an integer or "auto" (default: 10; --quick: 3)',
+    )
     parser.add_argument(
         "--max-samples",
         type=int,
@@ -226,6 +231,12 @@ def parse_args(argv=None):
         help="per-series scaling of the seismic sets (UCR sets are always z-scored)",
     )
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        default="auto",
+        help="TSCCClusterer precision (default: auto)",
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads"
     )
@@ -248,7 +259,7 @@ def main(argv=None):
     quick = QUICK if args.quick else {}
     seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])
     max_samples = args.max_samples or quick.get("max_samples")
-    params = {"device": args.device}
+    params = {"device": args.device, "precision": args.precision}
     for key in ("pretrain_epochs", "finetune_epochs", "depth"):
         value = getattr(args, key)
         if value is None:

@@ -12,6 +12,10 @@ For each size it times, in one process and one run:
 
 and reports series/s, the ratios that matter, and the process's peak RSS.
 
+The reference always runs in float32; ``--precision float32 bfloat16`` times
+TSCCClusterer in both (default: "auto", bfloat16 where the hardware has
+bfloat16 matrix units).
+
 Run:  python examples/benchmarks/speed.py            (paper size, 1 epoch each)
       python examples/benchmarks/speed.py --quick    (small smoke run)
       python examples/benchmarks/speed.py --sizes 1000x128 1000x500 --device cuda
@@ -140,8 +144,11 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def tscc_timings(X, device, seed):
-    """Seconds of one pretraining epoch, one fine-tuning epoch and transform."""
+def tscc_timings(X, device, precision, seed):
+    """Seconds of a pretraining epoch, a fine-tuning epoch and transform.
+
+    Also returns the precision used (``precision`` with "auto" resolved).
+    """
     from tscc import TSCCClusterer
 
     est = TSCCClusterer(
@@ -149,6 +156,7 @@ def tscc_timings(X, device, seed):
         pretrain_epochs=1,
         finetune_epochs=1,
         device=device,
+        precision=precision,
         random_state=seed,
     ).fit(X)
     pre, fine = (h["seconds"] for h in est.history_)
@@ -156,17 +164,18 @@ def tscc_timings(X, device, seed):
     start = time.perf_counter()
     est.transform(X)
     _sync(device)
-    return pre, fine, time.perf_counter() - start
+    return pre, fine, time.perf_counter() - start, est.precision_
 
 
-def run_size(n, t, device, seed, reference):
+def run_size(n, t, device, precision, seed, reference):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, t, 1)).astype(np.float32)
-    pre, fine, enc = tscc_timings(X, device, seed)
+    pre, fine, enc, used = tscc_timings(X, device, precision, seed)
     row = {
         "n_samples": n,
         "n_timestamps": t,
         "device": device,
+        "precision": used,
         "pretrain_series_per_s": n / pre,
         "finetune_series_per_s": n / fine,
         "transform_series_per_s": n / enc,
@@ -186,6 +195,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=None, help="NxT, e.g. 4928x500")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "float32", "bfloat16"],
+        help="precisions of TSCCClusterer to time (default: auto)",
+    )
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
@@ -195,24 +211,27 @@ def main():
 
     if args.one:  # child process: one size, so that peak memory is its own
         n, t = map(int, args.one.split("x"))
-        row = run_size(n, t, args.device, args.seed, not args.no_reference)
+        row = run_size(
+            n, t, args.device, args.precision[0], args.seed, not args.no_reference
+        )
         print(json.dumps(row))
         return
 
     sizes = args.sizes or (["256x128"] if args.quick else ["4928x500"])
     rows = []
     for size in sizes:
-        cmd = [sys.executable, __file__, "--one", size, "--device", args.device]
-        cmd += ["--seed", str(args.seed)] + (
-            ["--no-reference"] if args.no_reference else []
-        )
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"done {size}", file=sys.stderr, flush=True)
+        for precision in args.precision:
+            cmd = [sys.executable, __file__, "--one", size, "--device", args.device]
+            cmd += ["--precision", precision, "--seed", str(args.seed)]
+            cmd += ["--no-reference"] if args.no_reference else []
+            run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
+            print(f"done {size} {precision}", file=sys.stderr, flush=True)
 
     cols = [
         ("n_samples", "n", "d"),
         ("n_timestamps", "T", "d"),
+        ("precision", "precision", "s"),
         ("pretrain_series_per_s", "pretrain/s", ".1f"),
         ("finetune_series_per_s", "finetune/s", ".1f"),
         ("finetune_over_pretrain", "ft/pt", ".2f"),
