@@ -303,7 +303,7 @@ def make_microseismic(
         Number of samples per waveform (5 s at the default sampling rate).
     n_channels : {1, 3}, default=1
         1: the vertical component only. 3: the E, N and Z components
-        (:data:`CHANNEL_NAMES`): the P wave is mostly vertical (70 %-95 % of
+        (``CHANNEL_NAMES``): the P wave is mostly vertical (70 %-95 % of
         its amplitude on Z), the S wave mostly horizontal (10 %-40 % on Z,
         the rest across a random back azimuth), the emergent signal on all
         channels with random gains in [0.5, 1].
@@ -630,12 +630,12 @@ def load_phasenet_windows(*, task="event_vs_noise", channels="Z", return_X_y=Fal
     See Also
     --------
     make_microseismic : Synthetic labelled waveforms.
-    tscc.preprocessing.WaveformNormalizer : Normalise each window.
+    tscc.WaveformNormalizer : Normalise each window.
 
     Notes
     -----
     Noise windows have far smaller amplitudes than event windows, so normalise
-    each window (e.g. with :class:`~tscc.preprocessing.WaveformNormalizer`)
+    each window (e.g. with :class:`~tscc.WaveformNormalizer`)
     before clustering, or the task reduces to an amplitude threshold. The
     labels are for scoring a clustering only.
 

@@ -150,7 +150,7 @@ class TSCCClusterer(
         Number of timestamps of the training series.
     n_channels_in_ : int
         Number of channels of the training series.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     See Also

@@ -1,13 +1,13 @@
 """Read series from files: NumPy/CSV arrays and seismic recordings.
 
-:func:`load_array` reads ``.npy``, ``.npz`` and ``.csv`` files.
-:func:`read_windows` reads seismic recordings (miniSEED, SAC and every other
+:func:`~tscc.load_array` reads ``.npy``, ``.npz`` and ``.csv`` files.
+:func:`~tscc.read_windows` reads seismic recordings (miniSEED, SAC and every other
 format ObsPy knows, or ObsPy ``Stream`` objects in memory) and cuts them into
 fixed-length windows of shape ``(n_windows, n_timestamps, n_channels)``, with
 the source file, trace id and start time of each window, so that a cluster
 label can be traced back to the waveform it came from.
 
-ObsPy is needed only by :func:`read_windows` and is imported when it is
+ObsPy is needed only by :func:`~tscc.read_windows` and is imported when it is
 called: install it with ``pip install "tscc[seismic]"``.
 """
 
@@ -27,7 +27,7 @@ __all__ = [
     "read_windows",
 ]
 
-#: File name suffixes read by :func:`load_array`.
+#: File name suffixes read by :func:`~tscc.load_array`.
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
 
 #: File name suffixes taken for seismic recordings without asking ObsPy.
@@ -81,7 +81,7 @@ def load_array(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the suffix is not one of :data:`ARRAY_SUFFIXES`, the file cannot be
+        If the suffix is not one of :data:`~tscc.io.ARRAY_SUFFIXES`, the file cannot be
         parsed, or the array is not 2-D or 3-D.
 
     See Also
@@ -200,7 +200,7 @@ def _is_numeric_row(row):
 class SeismicWindows:
     """Windows cut from seismic recordings, with their provenance.
 
-    Returned by :func:`read_windows`. ``len(windows)`` is the number of
+    Returned by :func:`~tscc.read_windows`. ``len(windows)`` is the number of
     windows; row ``i`` of every array describes window ``i``.
 
     Attributes

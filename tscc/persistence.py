@@ -97,7 +97,8 @@ def load_model(path, device=None):
     Parameters
     ----------
     path : str or path-like
-        File written by :func:`save_model` or :meth:`TSCCClusterer.save`.
+        File written by :func:`save_model` or
+        :meth:`tscc.TSCCClusterer.save`.
     device : str, default=None
         Device for the encoder. ``None`` uses the device it was fitted on when
         that is available here, else the CPU.
