@@ -9,6 +9,7 @@ model, a bad parameter) are reported as one line on stderr with exit status
 
 import argparse
 import csv
+import glob
 import os
 import sys
 import time
@@ -394,6 +395,9 @@ def _input_kind(path, window):
     pattern = any(char in text for char in "*?[")
     if not pattern and not os.path.exists(text):
         raise FileNotFoundError(f"No such file: {text}")
+    if pattern and not glob.glob(text, recursive=True):
+        # Said before anything else, so the message does not depend on ObsPy.
+        raise FileNotFoundError(f"No file matches {text}")
     suffix = Path(text).suffix.lower()
     if suffix in ARRAY_SUFFIXES and not pattern:
         return "array"
