@@ -11,6 +11,8 @@ For each size it times, in one process and one run:
   backward per step with AdamW and nothing else;
 
 and reports series/s, the ratios that matter, and the process's peak RSS.
+Then it times a ``GridSearchCV`` over ``n_clusters`` with and without the
+``memory`` cache of the pretrained encoder (``--grid NxT``, "none" to skip).
 
 The reference always runs in float32; ``--precision float32 bfloat16`` times
 TSCCClusterer in both (default: "auto", bfloat16 where the hardware has
@@ -191,6 +193,62 @@ def run_size(n, t, device, precision, seed, reference):
     return row
 
 
+def grid_search_saving(n, t, device, precision, seed):
+    """Seconds of a GridSearchCV over n_clusters without and with ``memory``.
+
+    Returns a dict with both times, the number of fits and the number of
+    pretrainings each search ran.
+    """
+    import inspect
+    import tempfile
+
+    from sklearn.model_selection import GridSearchCV
+
+    from tscc import TSCCClusterer, training
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, t)).astype(np.float32)
+    grid = {"n_clusters": [2, 3, 4]}
+    base = dict(
+        pretrain_epochs=3, finetune_epochs=1, device=device, precision=precision
+    )
+    calls = {"n": 0}
+    pretrain = training.pretrain_encoder
+
+    def counting_pretrain(*args, **kwargs):
+        calls["n"] += 1
+        return pretrain(*args, **kwargs)
+
+    # joblib.Memory reads the signature to apply its ignore list
+    counting_pretrain.__signature__ = inspect.signature(pretrain)
+
+    # the estimator looks the function up in its module when it fits
+    import tscc.estimator as estimator_module
+
+    estimator_module.pretrain_encoder = counting_pretrain
+    result = {"grid_size": f"{n}x{t}", "grid_candidates": len(grid["n_clusters"])}
+    try:
+        for label, memory in (("without", None), ("with", "cache")):
+            calls["n"] = 0
+            with tempfile.TemporaryDirectory() as cache:
+                est = TSCCClusterer(
+                    **base,
+                    memory=cache if memory else None,
+                    random_state=seed,
+                )
+                search = GridSearchCV(est, grid, cv=2)
+                _sync(device)
+                start = time.perf_counter()
+                search.fit(X)
+                _sync(device)
+                result[f"grid_seconds_{label}_memory"] = time.perf_counter() - start
+                result[f"grid_pretrainings_{label}_memory"] = calls["n"]
+        result["grid_fits"] = 2 * len(grid["n_clusters"]) + 1
+    finally:
+        estimator_module.pretrain_encoder = pretrain
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=None, help="NxT, e.g. 4928x500")
@@ -206,6 +264,12 @@ def main():
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write the rows to this file")
+    parser.add_argument(
+        "--grid",
+        default=None,
+        help='NxT of the GridSearchCV memory comparison (default: 512x128, '
+        '--quick: 128x64; "none" skips it)',
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -249,6 +313,19 @@ def main():
     print("|" + "---|" * len(cols))
     for row in rows:
         print("| " + " | ".join(format(row[c[0]], c[2]) for c in cols) + " |")
+    grid = args.grid or ("128x64" if args.quick else "512x128")
+    if grid != "none":
+        n, t = map(int, grid.split("x"))
+        saving = grid_search_saving(n, t, args.device, args.precision[0], args.seed)
+        print(
+            f"\nGridSearchCV over n_clusters in [2, 3, 4], cv=2 ("
+            f"{saving['grid_fits']} fits incl. the refit, 3 + 1 epochs) on "
+            f"{grid}: {saving['grid_seconds_without_memory']:.1f} s and "
+            f"{saving['grid_pretrainings_without_memory']} pretrainings without "
+            f"memory, {saving['grid_seconds_with_memory']:.1f} s and "
+            f"{saving['grid_pretrainings_with_memory']} with memory=cache_dir."
+        )
+        rows.append(saving)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
