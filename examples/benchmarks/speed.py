@@ -267,7 +267,7 @@ def main():
     parser.add_argument(
         "--grid",
         default=None,
-        help='NxT of the GridSearchCV memory comparison (default: 512x128, '
+        help="NxT of the GridSearchCV memory comparison (default: 512x128, "
         '--quick: 128x64; "none" skips it)',
     )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
