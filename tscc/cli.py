@@ -126,26 +126,23 @@ def build_parser():
 # ---------------------------------------------------------------------------
 
 
-def _depth(text):
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'must be an integer or "auto", got {text!r}'
-        ) from None
+def _int_or(word, value):
+    """An argparse type: an integer, or ``word`` (any case) standing for ``value``."""
+
+    def parse(text):
+        if text.lower() == word:
+            return value
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'must be an integer or "{word}", got {text!r}'
+            ) from None
+
+    return parse
 
 
-def _length(text):
-    if text.lower() == "none":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'must be an integer or "none", got {text!r}'
-        ) from None
+_DEPTH = _int_or("auto", "auto")
 
 
 def _add_estimator_options(parser):
@@ -157,7 +154,7 @@ def _add_estimator_options(parser):
         "Parameters of TSCCClusterer (see its docstring); the estimator's "
         "default when left out.",
     )
-    types = {"depth": _depth, "length": _length}
+    types = {"depth": _DEPTH, "length": _int_or("none", None)}
     for name, kind, text in _ESTIMATOR_OPTIONS:
         group.add_argument(
             "--" + name.replace("_", "-"),
@@ -279,7 +276,7 @@ def _add_demo(commands):
         help="fine-tuning epochs (default: 10, --quick: 2)",
     )
     parser.add_argument(
-        "--depth", type=_depth, default="auto", help='encoder depth (default: "auto")'
+        "--depth", type=_DEPTH, default="auto", help='encoder depth (default: "auto")'
     )
     parser.add_argument(
         "--hidden-dims",
