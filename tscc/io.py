@@ -164,20 +164,27 @@ def _load_csv(path):
         rows = rows[1:]  # a header line
     if not rows:
         raise ValueError(f"{path} holds no series.")
-    values = np.full((len(rows), max(map(len, rows))), np.nan)
+    width = max(map(len, rows))
+    cells = [[cell.strip() or "nan" for cell in row] for row in rows]
+    padded = [row + ["nan"] * (width - len(row)) for row in cells]
+    try:
+        return np.array(padded, dtype=float)
+    except ValueError as exc:
+        raise ValueError(_first_bad_cell(path, padded) or f"{path}: {exc}") from None
+
+
+def _first_bad_cell(path, rows):
+    """Message naming the first cell that is not a number, or None."""
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
-            cell = cell.strip()
-            if not cell:
-                continue
             try:
-                values[i, j] = float(cell)
+                float(cell)
             except ValueError:
-                raise ValueError(
+                return (
                     f"{path}: value {cell!r} in data line {i + 1}, column {j + 1} "
                     "is not a number."
-                ) from None
-    return values
+                )
+    return None
 
 
 def _is_numeric_row(row):
