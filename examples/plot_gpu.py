@@ -10,11 +10,12 @@ explicitly. ``precision`` chooses the arithmetic of the encoder's layers:
 * ``"bfloat16"`` runs them under bfloat16 mixed precision (weights, optimizer
   state, losses and the returned features stay float32). On hardware with
   bfloat16 matrix units, CUDA GPUs from Ampere (compute capability 8.0) on and
-  Intel CPUs with AMX, that is 2-3x faster at no measured cost in quality;
+  CPUs with AVX-512 BF16 or AMX (Intel Cooper Lake and Sapphire Rapids on,
+  AMD Zen 4 on), that is about 2-3x faster at no measured cost in quality;
 * ``"float32"`` is plain single precision, the same numbers on every CPU;
 * ``"auto"`` (the default) picks ``"bfloat16"`` where the hardware has those
-  units and ``"float32"`` elsewhere: on a CPU without AMX, bfloat16 is
-  emulated and slower.
+  units and ``"float32"`` elsewhere: on a CPU without those instructions,
+  bfloat16 is emulated and slower.
 
 This example fits the same data in both precisions on whatever device is
 present, times them, and moves the fitted model to the CPU with ``save`` and

@@ -41,6 +41,21 @@ def test_fast_bfloat16_is_a_bool_and_false_for_other_devices():
     assert fast_bfloat16(torch.device("meta")) is False
 
 
+@pytest.mark.parametrize(
+    "amx, avx512_bf16, expected",
+    [
+        (True, True, True),
+        (False, True, True),
+        (True, False, True),
+        (False, False, False),
+    ],
+)
+def test_cpu_bfloat16_needs_amx_or_avx512_bf16(monkeypatch, amx, avx512_bf16, expected):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert fast_bfloat16(torch.device("cpu")) is expected
+
+
 def test_bfloat16_on_an_unsupported_device_type_is_a_clear_error():
     with pytest.raises(ValueError, match="precision='bfloat16' is supported"):
         resolve_precision("bfloat16", torch.device("mps"))

@@ -150,16 +150,20 @@ def fast_bfloat16(device):
     -------
     bool
         True for CUDA devices that support bfloat16 (compute capability 8.0 and
-        up) and for CPUs with AMX tiles (Intel Sapphire Rapids and later).
+        up) and for CPUs with bfloat16 dot-product instructions: AVX-512 BF16
+        (Intel Cooper Lake, AMD Zen 4 and later) or AMX tiles (Intel Sapphire
+        Rapids and later).
     """
     if device.type == "cuda":
         with torch.cuda.device(device):
             return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
-        # AVX-512 BF16 alone emulates most of the work and gains little;
-        # AMX is what makes bfloat16 products several times faster.
-        is_amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
-        return bool(is_amx is not None and is_amx())
+        # Without these instructions bfloat16 products are emulated with
+        # float32 arithmetic plus conversions, so they gain nothing.
+        return any(
+            bool(getattr(torch.cpu, name, lambda: False)())
+            for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        )
     return False
 
 

@@ -147,7 +147,8 @@ class TSEncoder(nn.Module):
         Arithmetic of the layers. ``"bfloat16"`` runs them under
         :func:`torch.autocast` (weights and gradients stay float32) and returns
         float32 representations; it is several times faster where the hardware
-        has bfloat16 matrix units (CUDA GPUs from Ampere on, CPUs with AMX).
+        has bfloat16 matrix units (CUDA GPUs from Ampere on, CPUs with AVX-512
+        BF16 or AMX).
 
     Notes
     -----

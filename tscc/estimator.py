@@ -117,8 +117,9 @@ class TSCCClusterer(
         features stay float32): 2-3x faster on hardware with bfloat16 matrix
         units, at no measured cost in clustering quality. ``"auto"`` picks it on
         such hardware (CUDA GPUs of compute capability 8.0 and up, CPUs with
-        AMX) and ``"float32"`` elsewhere; ask for ``"float32"`` to get the same
-        numbers on every CPU. On a CPU without AMX, ``"bfloat16"`` is slower.
+        AVX-512 BF16 or AMX) and ``"float32"`` elsewhere; ask for
+        ``"float32"`` to get the same numbers on every CPU. On a CPU without
+        those instructions, ``"bfloat16"`` is emulated and slower.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, crops, masks, dropout, shuffling and K-means. An int
         gives identical results from run to run on the CPU.

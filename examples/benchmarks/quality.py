@@ -300,11 +300,19 @@ def main(argv=None):
                     f"NMI {scores['nmi']:.3f} ARI {scores['ari']:.3f} "
                     f"({seconds:.1f}s)"
                 )
+            # A run of hours keeps what it measured if it is stopped.
+            write_results(args, seeds, params, notes, records, total_start, False)
 
-    table = markdown_table(records, args.datasets)
-    print(table)
+    print(markdown_table(records, args.datasets))
+    total = write_results(args, seeds, params, notes, records, total_start, True)
+    log(f"wrote {args.out} ({total:.0f}s in all)")
+
+
+def write_results(args, seeds, params, notes, records, total_start, complete):
+    """Write the JSON results so far; return the seconds since the start."""
     meta = {
         "command": " ".join(["python", *sys.argv]),
+        "complete": complete,
         "quick": args.quick,
         "seeds": seeds,
         "tscc_params": params,
@@ -317,7 +325,7 @@ def main(argv=None):
         "total_seconds": time.perf_counter() - total_start,
     }
     args.out.write_text(json.dumps({"meta": meta, "results": records}, indent=2))
-    log(f"wrote {args.out} ({meta['total_seconds']:.0f}s in all)")
+    return meta["total_seconds"]
 
 
 if __name__ == "__main__":
