@@ -301,14 +301,18 @@ def main(argv=None):
                     f"({seconds:.1f}s)"
                 )
             # A run of hours keeps what it measured if it is stopped.
-            write_results(args, seeds, params, notes, records, total_start, False)
+            write_results(
+                args, seeds, params, notes, records, total_start, complete=False
+            )
 
     print(markdown_table(records, args.datasets))
-    total = write_results(args, seeds, params, notes, records, total_start, True)
+    total = write_results(
+        args, seeds, params, notes, records, total_start, complete=True
+    )
     log(f"wrote {args.out} ({total:.0f}s in all)")
 
 
-def write_results(args, seeds, params, notes, records, total_start, complete):
+def write_results(args, seeds, params, notes, records, total_start, *, complete):
     """Write the JSON results so far; return the seconds since the start."""
     meta = {
         "command": " ".join(["python", *sys.argv]),
