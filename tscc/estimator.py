@@ -65,7 +65,8 @@ class TSCCClusterer(
         Number of residual dilated-convolution blocks (dilations 1, 2, 4, ...).
         ``"auto"`` takes the fewest blocks whose receptive field,
         ``1 + 4 * (2**depth - 1)`` timestamps, covers the training series
-        (7 for 500 timestamps): deeper blocks only see padding.
+        (7 for 500 timestamps). Deeper blocks add no context, only per-timestamp
+        capacity: ``"auto"`` is faster, at some cost in quality on short series.
     pretrain_epochs : int, default=25
         Epochs of contrastive pretraining.
     finetune_epochs : int, default=25

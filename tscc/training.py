@@ -433,8 +433,8 @@ def receptive_depth(n_timestamps):
     """Smallest number of blocks whose receptive field covers a series.
 
     Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, so
-    ``depth`` blocks see ``1 + 4 * (2**depth - 1)`` timestamps; more blocks only
-    add receptive field beyond the series.
+    ``depth`` blocks see ``1 + 4 * (2**depth - 1)`` timestamps; more blocks add
+    no context, only layers applied to each timestamp on its own.
 
     Parameters
     ----------
