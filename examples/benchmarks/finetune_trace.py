@@ -55,9 +55,15 @@ def main(argv=None):
     parser.add_argument("--dataset", default="phasenet-event", choices=DATASETS)
     parser.add_argument("--cluster-weights", type=float, nargs="+", default=[0.1, 0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=None,
+        help="stratified subsample of the data set (default: all series)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     args = parser.parse_args(argv)
-    X, y, _ = load_dataset(args.dataset, args.data_dir, None, "maxabs")
+    X, y, _ = load_dataset(args.dataset, args.data_dir, args.max_samples, "maxabs")
     n_clusters = int(np.unique(y).size)
     trace = []
     trace_updates(y, n_clusters, trace)
