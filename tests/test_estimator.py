@@ -515,3 +515,41 @@ def test_cluster_fraction_sets_the_clustering_batch(data, monkeypatch):
         params = {**TINY, "batch_size": 10, "cluster_fraction": fraction}
         TSCCClusterer(**params).fit(X)
         assert sizes == expected
+
+
+def test_scatter_ratio_loss_takes_two_series_or_skips_the_batch(data, monkeypatch):
+    X, _ = data  # 24 series
+    sizes = []
+    original = tscc.training.fuzzy_scatter_ratio_loss
+
+    def spy(features, sq_distances, memberships, m):
+        sizes.append(features.shape[0])
+        return original(features, sq_distances, memberships, m)
+
+    monkeypatch.setattr(tscc.training, "fuzzy_scatter_ratio_loss", spy)
+    for batch_size, fraction, expected in [
+        (10, 0.5, [5, 5, 2]),
+        (10, 0.01, [2, 2, 2]),  # a ratio needs two series
+        (23, 0.5, [12]),  # the last batch holds a single series: no term
+    ]:
+        sizes.clear()
+        params = {
+            **TINY,
+            "batch_size": batch_size,
+            "cluster_fraction": fraction,
+            "cluster_loss": "fcm_ratio",
+        }
+        TSCCClusterer(**params).fit(X)
+        assert sizes == expected
+
+
+def test_cluster_loss_changes_only_finetuning(data):
+    X, _ = data
+    fcm = TSCCClusterer(**{**TINY, "cluster_weight": 1.0}).fit(X)
+    ratio = TSCCClusterer(
+        **{**TINY, "cluster_weight": 1.0, "cluster_loss": "fcm_ratio"}
+    ).fit(X)
+    first_fcm, first_ratio = fcm.history_[0], ratio.history_[0]
+    assert first_fcm["contrastive"] == first_ratio["contrastive"]
+    assert not np.array_equal(fcm.transform(X), ratio.transform(X))
+    assert ratio.history_[-1]["cluster"] != fcm.history_[-1]["cluster"]

@@ -5,6 +5,7 @@ import torch
 
 from tscc.losses import (
     fuzzy_clustering_loss,
+    fuzzy_scatter_ratio_loss,
     hierarchical_contrastive_loss,
     instance_contrastive_loss,
     temporal_contrastive_loss,
@@ -254,3 +255,67 @@ def test_fuzzy_clustering_loss_does_not_modify_inputs():
     fuzzy_clustering_loss(sq, p, 2.0)
     assert torch.equal(sq, sq0)
     assert torch.equal(p, p0)
+
+
+def _clustered_features(scale=1.0, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    features = torch.randn(6, 3, generator=gen, dtype=torch.float64) * scale
+    centers = features[:2].clone() + 0.1 * scale
+    sq = ((features[:, None] - centers) ** 2).sum(-1)
+    p = torch.softmax(-sq / scale**2, dim=1)
+    return features, centers, sq, p
+
+
+def test_fuzzy_scatter_ratio_loss_by_hand():
+    features, _, sq, p = _clustered_features()
+    m = 1.5
+    within = sum(
+        float(p[i, j]) ** m * float(sq[i, j]) for i in range(6) for j in range(2)
+    )
+    mean = [sum(float(features[i, k]) for i in range(6)) / 6 for k in range(3)]
+    total = sum(
+        (float(features[i, k]) - mean[k]) ** 2 for i in range(6) for k in range(3)
+    )
+    loss = fuzzy_scatter_ratio_loss(features, sq, p, m)
+    assert loss.item() == pytest.approx(within / total, rel=1e-12)
+
+
+def test_fuzzy_scatter_ratio_loss_ignores_the_scale_of_the_features():
+    features, centers, sq, p = _clustered_features()
+    loss = fuzzy_scatter_ratio_loss(features, sq, p, 1.5)
+    big = fuzzy_scatter_ratio_loss(features * 7, sq * 49, p, 1.5)
+    assert big.item() == pytest.approx(loss.item(), rel=1e-12)
+    # the plain objective is what shrinking the features would lower
+    assert fuzzy_clustering_loss(sq * 49, p, 1.5) > fuzzy_clustering_loss(sq, p, 1.5)
+
+
+def test_fuzzy_scatter_ratio_loss_gradients_flow_through_both_terms():
+    features, centers, _, p = _clustered_features()
+
+    def ratio(f):
+        return fuzzy_scatter_ratio_loss(
+            f, ((f[:, None] - centers) ** 2).sum(-1), p, 1.5
+        )
+
+    assert torch.autograd.gradcheck(ratio, (features.requires_grad_(True),))
+    # moving every series onto its nearest centre lowers the ratio
+    moved = centers[((features[:, None] - centers) ** 2).sum(-1).argmin(1)]
+    assert ratio(features + 0.5 * (moved - features)) < ratio(features)
+
+
+def test_fuzzy_scatter_ratio_loss_zero_when_features_do_not_vary():
+    features = torch.ones(4, 2, requires_grad=True)
+    sq = torch.ones(4, 2, requires_grad=True)
+    p = torch.full((4, 2), 0.5)
+    loss = fuzzy_scatter_ratio_loss(features, sq, p, 1.5)
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.equal(features.grad, torch.zeros_like(features))
+    assert torch.equal(sq.grad, torch.zeros_like(sq))
+
+
+def test_fuzzy_scatter_ratio_loss_needs_two_series():
+    with pytest.raises(ValueError, match="at least 2 series"):
+        fuzzy_scatter_ratio_loss(
+            torch.ones(1, 2), torch.ones(1, 2), torch.ones(1, 2), 2.0
+        )

@@ -147,6 +147,7 @@ PARAM_CASES = [
     ({"lr": -1e-3}, "'lr' parameter"),
     ({"finetune_lr": 0.0}, "'finetune_lr' parameter"),
     ({"cluster_weight": -1.0}, "'cluster_weight' parameter"),
+    ({"cluster_loss": "kl"}, "'cluster_loss' parameter"),
     ({"center_update_interval": 0}, "'center_update_interval' parameter"),
     ({"depth": 0}, "'depth' parameter"),
     ({"max_train_length": 1}, "'max_train_length' parameter"),

@@ -36,6 +36,7 @@ _ESTIMATOR_OPTIONS = (
     ("finetune_lr", float, "learning rate of fine-tuning"),
     ("m", float, "fuzzifier of the memberships, > 1"),
     ("cluster_weight", float, "weight of the clustering loss"),
+    ("cluster_loss", str, '"fcm" or the scale-free "fcm_ratio" clustering term'),
     ("cluster_fraction", float, "share of a batch in the clustering loss"),
     ("center_update_interval", int, "fine-tuning epochs between centre updates"),
     ("tol", float, "early stop when fewer labels change (0: never)"),

@@ -13,6 +13,7 @@ __all__ = [
     "temporal_contrastive_loss",
     "hierarchical_contrastive_loss",
     "fuzzy_clustering_loss",
+    "fuzzy_scatter_ratio_loss",
 ]
 
 
@@ -179,3 +180,57 @@ def fuzzy_clustering_loss(sq_distances, memberships, m):
     """
     weights = memberships.detach() ** m
     return (weights * sq_distances).sum(dim=1).mean()
+
+
+def fuzzy_scatter_ratio_loss(features, sq_distances, memberships, m):
+    """Fuzzy c-means objective divided by the features' total scatter.
+
+    The plain objective (:func:`fuzzy_clustering_loss`) is a sum of squared
+    distances, which an encoder can also lower by shrinking all features
+    towards the centres, squeezing the directions that separate the clusters.
+    Dividing it by the total scatter of the same features around their mean
+    makes it scale-free: a within-to-total scatter ratio, lowered only by
+    making clusters tighter relative to the spread of the data. Gradients flow
+    through both terms.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n_series, repr_dims)
+        Features of at least two series.
+    sq_distances : torch.Tensor of shape (n_series, n_clusters)
+        Squared Euclidean distances between ``features`` and the centres.
+    memberships : torch.Tensor of shape (n_series, n_clusters)
+        Memberships held fixed within the step (no gradient).
+    m : float
+        Fuzzifier, > 1.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        ``fuzzy_clustering_loss / mean_i ||features_i - mean(features)||**2``;
+        zero when the features do not vary at all (nothing to scale against).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.clustering import fuzzy_memberships, squared_distances
+    >>> from tscc.losses import fuzzy_scatter_ratio_loss
+    >>> features = torch.tensor([[0.0, 0.0], [0.2, 0.0], [4.0, 0.0], [4.2, 0.0]])
+    >>> centers = torch.tensor([[0.1, 0.0], [4.1, 0.0]])
+    >>> d = squared_distances(features, centers)
+    >>> p = fuzzy_memberships(d, 1.5)
+    >>> loss = fuzzy_scatter_ratio_loss(features, d, p, 1.5)
+    >>> scaled = fuzzy_scatter_ratio_loss(10 * features, 100 * d, p, 1.5)
+    >>> bool(torch.isclose(loss, scaled)), bool(loss < 0.01)
+    (True, True)
+    """
+    if features.shape[0] < 2:
+        raise ValueError(
+            "the scatter ratio needs the features of at least 2 series, "
+            f"got {features.shape[0]}."
+        )
+    within = fuzzy_clustering_loss(sq_distances, memberships, m)
+    total = (features - features.mean(dim=0)).square().sum(dim=1).mean()
+    # torch.where rather than an if: no host sync per step on a GPU
+    tiny = torch.finfo(total.dtype).tiny
+    return torch.where(total > 0, within / total.clamp_min(tiny), within * 0.0)

@@ -16,7 +16,11 @@ import torch
 from .augmentation import draw_crops, take_windows
 from .clustering import fuzzy_memberships, squared_distances
 from .encoder import TSEncoder
-from .losses import fuzzy_clustering_loss, hierarchical_contrastive_loss
+from .losses import (
+    fuzzy_clustering_loss,
+    fuzzy_scatter_ratio_loss,
+    hierarchical_contrastive_loss,
+)
 
 __all__ = [
     "EpochConfig",
@@ -115,6 +119,7 @@ def train_epoch(
     m=None,
     cluster_weight=0.0,
     cluster_fraction=1.0,
+    cluster_loss="fcm",
 ):
     """Run one epoch of contrastive (and, with ``centers``, clustering) training.
 
@@ -143,6 +148,13 @@ def train_epoch(
         mean over those series, so a fraction below one gives an unbiased,
         noisier estimate of the batch's clustering gradient at a fraction of
         the cost of that extra pass.
+    cluster_loss : {"fcm", "fcm_ratio"}, default="fcm"
+        ``"fcm"`` is the fuzzy c-means objective
+        (:func:`~tscc.losses.fuzzy_clustering_loss`); ``"fcm_ratio"`` divides
+        it by the total scatter of the same features
+        (:func:`~tscc.losses.fuzzy_scatter_ratio_loss`), which needs two
+        series: at least two of each batch enter the term, and a batch of a
+        single series trains on the contrastive loss alone.
 
     Returns
     -------
@@ -164,13 +176,20 @@ def train_epoch(
         loss = contrastive
         cluster = torch.zeros((), device=config.device)
         if centers is not None:
-            n_cluster = max(1, math.ceil(cluster_fraction * len(batch)))
+            ratio = cluster_loss == "fcm_ratio"
+            n_cluster = max(1 + ratio, math.ceil(cluster_fraction * len(batch)))
             subset = batch[:n_cluster]
-            features = max_pool_observed(encoder(subset), _observed(subset))
-            sq_distances = squared_distances(features, centers)
-            memberships = fuzzy_memberships(sq_distances.detach(), m)
-            cluster = fuzzy_clustering_loss(sq_distances, memberships, m)
-            loss = loss + cluster_weight * cluster
+            if len(subset) > ratio:
+                features = max_pool_observed(encoder(subset), _observed(subset))
+                sq_distances = squared_distances(features, centers)
+                memberships = fuzzy_memberships(sq_distances.detach(), m)
+                if ratio:
+                    cluster = fuzzy_scatter_ratio_loss(
+                        features, sq_distances, memberships, m
+                    )
+                else:
+                    cluster = fuzzy_clustering_loss(sq_distances, memberships, m)
+                loss = loss + cluster_weight * cluster
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

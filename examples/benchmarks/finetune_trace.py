@@ -8,6 +8,8 @@ never see them.
 
     python examples/benchmarks/finetune_trace.py --dataset phasenet-event \\
         --cluster-weights 0.1 0
+    python examples/benchmarks/finetune_trace.py --dataset phasenet-event \\
+        --cluster-loss fcm_ratio --cluster-weights 1
 
 The per-update scores come from wrapping the estimator's private
 ``_update_centers``; this is a diagnostic script, not an API.
@@ -54,6 +56,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="phasenet-event", choices=DATASETS)
     parser.add_argument("--cluster-weights", type=float, nargs="+", default=[0.1, 0])
+    parser.add_argument(
+        "--cluster-loss",
+        choices=["fcm", "fcm_ratio"],
+        default="fcm",
+        help="TSCCClusterer cluster_loss of every fine-tuning (default: fcm)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--max-samples",
@@ -72,7 +80,11 @@ def main(argv=None):
             trace.clear()
             start = time.perf_counter()
             model = TSCCClusterer(
-                n_clusters, cluster_weight=weight, random_state=args.seed, memory=cache
+                n_clusters,
+                cluster_weight=weight,
+                cluster_loss=args.cluster_loss,
+                random_state=args.seed,
+                memory=cache,
             ).fit(X)
             finetune = [h for h in model.history_ if h["phase"] == "finetune"]
             fresh = KMeans(n_clusters, n_init=10, random_state=0).fit_predict(

@@ -230,6 +230,18 @@ def parse_args(argv=None):
         default="maxabs",
         help="per-series scaling of the seismic sets (UCR sets are always z-scored)",
     )
+    parser.add_argument(
+        "--cluster-loss",
+        choices=["fcm", "fcm_ratio"],
+        default=None,
+        help="TSCCClusterer cluster_loss (default: the estimator's, fcm)",
+    )
+    parser.add_argument(
+        "--cluster-weight",
+        type=float,
+        default=None,
+        help="TSCCClusterer cluster_weight (default: the estimator's, 0.1)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
         "--precision",
@@ -260,7 +272,13 @@ def main(argv=None):
     seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])
     max_samples = args.max_samples or quick.get("max_samples")
     params = {"device": args.device, "precision": args.precision}
-    for key in ("pretrain_epochs", "finetune_epochs", "depth"):
+    for key in (
+        "pretrain_epochs",
+        "finetune_epochs",
+        "depth",
+        "cluster_loss",
+        "cluster_weight",
+    ):
         value = getattr(args, key)
         if value is None:
             value = quick.get(key)
