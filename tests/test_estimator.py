@@ -512,7 +512,12 @@ def test_cluster_fraction_sets_the_clustering_batch(data, monkeypatch):
     monkeypatch.setattr(tscc.training, "fuzzy_clustering_loss", spy)
     for fraction, expected in [(0.5, [5, 5, 2]), (1.0, [10, 10, 4]), (0.01, [1, 1, 1])]:
         sizes.clear()
-        params = {**TINY, "batch_size": 10, "cluster_fraction": fraction}
+        params = {
+            **TINY,
+            "batch_size": 10,
+            "cluster_fraction": fraction,
+            "cluster_loss": "fcm",
+        }
         TSCCClusterer(**params).fit(X)
         assert sizes == expected
 
@@ -545,7 +550,7 @@ def test_scatter_ratio_loss_takes_two_series_or_skips_the_batch(data, monkeypatc
 
 def test_cluster_loss_changes_only_finetuning(data):
     X, _ = data
-    fcm = TSCCClusterer(**{**TINY, "cluster_weight": 1.0}).fit(X)
+    fcm = TSCCClusterer(**{**TINY, "cluster_weight": 1.0, "cluster_loss": "fcm"}).fit(X)
     ratio = TSCCClusterer(
         **{**TINY, "cluster_weight": 1.0, "cluster_loss": "fcm_ratio"}
     ).fit(X)
@@ -553,3 +558,26 @@ def test_cluster_loss_changes_only_finetuning(data):
     assert first_fcm["contrastive"] == first_ratio["contrastive"]
     assert not np.array_equal(fcm.transform(X), ratio.transform(X))
     assert ratio.history_[-1]["cluster"] != fcm.history_[-1]["cluster"]
+
+
+@pytest.mark.parametrize(
+    "cluster_loss, weight, expected",
+    [("fcm_ratio", "auto", 1.0), ("fcm", "auto", 0.1), ("fcm", 0.5, 0.5)],
+)
+def test_auto_cluster_weight_depends_on_the_loss(
+    data, monkeypatch, cluster_loss, weight, expected
+):
+    X, _ = data
+    seen = []
+    original = tscc.training.train_epoch
+
+    def spy(*args, **kwargs):
+        if kwargs.get("centers") is not None:
+            seen.append((kwargs["cluster_weight"], kwargs["cluster_loss"]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tscc.training, "train_epoch", spy)
+    params = {**TINY, "cluster_loss": cluster_loss, "cluster_weight": weight}
+    est = TSCCClusterer(**params).fit(X)
+    assert seen == [(expected, cluster_loss)]
+    assert est.get_params()["cluster_weight"] == weight  # stored untouched

@@ -330,6 +330,28 @@ def test_save_and_load_round_trip(fitted, tmp_path):
     assert loaded.device_ == "cpu"
 
 
+def test_models_from_before_cluster_loss_keep_the_papers_term(fitted, tmp_path):
+    import json
+    import pickle
+
+    path = tmp_path / "model.tscc"
+    fitted.save(path)
+    payload = torch.load(path, weights_only=True)
+    params = json.loads(payload["params"])
+    del params["cluster_loss"]
+    payload["params"] = json.dumps(params)
+    torch.save(payload, path)
+    assert TSCCClusterer.load(path).cluster_loss == "fcm"
+
+    state = fitted.__getstate__()
+    del state["cluster_loss"]
+    restored = TSCCClusterer.__new__(TSCCClusterer)
+    restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert restored.cluster_loss == "fcm"
+    X = series()
+    np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
+
+
 def test_save_with_memory_object_and_random_state_instance(tmp_path):
     import joblib
 

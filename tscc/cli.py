@@ -35,7 +35,7 @@ _ESTIMATOR_OPTIONS = (
     ("lr", float, "learning rate of pretraining"),
     ("finetune_lr", float, "learning rate of fine-tuning"),
     ("m", float, "fuzzifier of the memberships, > 1"),
-    ("cluster_weight", float, "weight of the clustering loss"),
+    ("cluster_weight", "weight", 'weight of the clustering loss, or "auto"'),
     ("cluster_loss", str, '"fcm" or the scale-free "fcm_ratio" clustering term'),
     ("cluster_fraction", float, "share of a batch in the clustering loss"),
     ("center_update_interval", int, "fine-tuning epochs between centre updates"),
@@ -127,23 +127,24 @@ def build_parser():
 # ---------------------------------------------------------------------------
 
 
-def _int_or(word, value):
-    """An argparse type: an integer, or ``word`` (any case) standing for ``value``."""
+def _number_or(word, value, number=int):
+    """An argparse type: a ``number``, or ``word`` (any case) standing for ``value``."""
+    noun = "an integer" if number is int else "a number"
 
     def parse(text):
         if text.lower() == word:
             return value
         try:
-            return int(text)
+            return number(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f'must be an integer or "{word}", got {text!r}'
+                f'must be {noun} or "{word}", got {text!r}'
             ) from None
 
     return parse
 
 
-_DEPTH = _int_or("auto", "auto")
+_DEPTH = _number_or("auto", "auto")
 
 
 def _add_estimator_options(parser):
@@ -155,7 +156,11 @@ def _add_estimator_options(parser):
         "Parameters of TSCCClusterer (see its docstring); the estimator's "
         "default when left out.",
     )
-    types = {"depth": _DEPTH, "length": _int_or("none", None)}
+    types = {
+        "depth": _DEPTH,
+        "length": _number_or("none", None),
+        "weight": _number_or("auto", "auto", float),
+    }
     for name, kind, text in _ESTIMATOR_OPTIONS:
         group.add_argument(
             "--" + name.replace("_", "-"),

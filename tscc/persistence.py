@@ -141,7 +141,11 @@ def load_model(path, device=None):
             f"{payload.get('tscc_version')}); this tscc reads format version "
             f"{FORMAT_VERSION}. Load it with the tscc version that wrote it."
         )
-    estimator = TSCCClusterer(**json.loads(payload["params"]))
+    params = json.loads(payload["params"])
+    # Files from before cluster_loss existed were fitted with the paper's term;
+    # the current default would refit them with another one.
+    params.setdefault("cluster_loss", "fcm")
+    estimator = TSCCClusterer(**params)
     fitted = json.loads(payload["fitted"])
     encoder_kwargs = fitted.pop("encoder_kwargs")
     feature_names = fitted.pop("feature_names_in_", None)
