@@ -177,9 +177,10 @@ def train_epoch(
         cluster = torch.zeros((), device=config.device)
         if centers is not None:
             ratio = cluster_loss == "fcm_ratio"
-            n_cluster = max(1 + ratio, math.ceil(cluster_fraction * len(batch)))
+            min_series = 2 if ratio else 1  # a scatter needs two series
+            n_cluster = max(min_series, math.ceil(cluster_fraction * len(batch)))
             subset = batch[:n_cluster]
-            if len(subset) > ratio:
+            if len(subset) >= min_series:
                 features = max_pool_observed(encoder(subset), _observed(subset))
                 sq_distances = squared_distances(features, centers)
                 memberships = fuzzy_memberships(sq_distances.detach(), m)
