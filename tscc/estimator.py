@@ -415,6 +415,7 @@ class TSCCClusterer(
         self.cluster_centers_ = centers.double().cpu().numpy()
         features = features.double().cpu().numpy()
         self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
+        training.release_free_memory()
         self._warn_if_collapsed()
         return features, X.dtype
 
