@@ -1,0 +1,77 @@
+"""Resident memory of the process during and after a TSCC fit (Linux).
+
+Fits ``TSCCClusterer`` on ``make_microseismic(n, 500)`` with pretraining only,
+samples the resident set size every few seconds, and prints its peak and its
+value after ``fit`` returns. ``--no-trim`` skips the ``malloc_trim`` that
+``fit`` ends with, to show what it gives back:
+
+    python examples/benchmarks/fit_memory.py --n-samples 512 --epochs 4
+    python examples/benchmarks/fit_memory.py --n-samples 512 --epochs 4 --no-trim
+
+Allocator settings such as ``MALLOC_MMAP_THRESHOLD_=131072`` are environment
+variables of the process, set on the command line.
+"""
+
+import argparse
+import os
+import threading
+import time
+
+import torch
+
+import tscc.training
+from tscc import TSCCClusterer
+from tscc.datasets import make_microseismic
+from tscc.preprocessing import WaveformNormalizer
+
+
+def resident_mb():
+    """Current resident set size of this process, in MiB (from /proc)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=512)
+    parser.add_argument("--epochs", type=int, default=4, help="pretraining epochs")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds")
+    parser.add_argument("--no-trim", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.no_trim:
+        tscc.training.release_free_memory = lambda: False
+
+    X, _ = make_microseismic(args.n_samples, 500, random_state=0)
+    X = WaveformNormalizer().fit_transform(X)
+    samples = [resident_mb()]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(args.interval):
+            samples.append(resident_mb())
+
+    threading.Thread(target=sample, daemon=True).start()
+    start = time.perf_counter()
+    model = TSCCClusterer(
+        2,
+        pretrain_epochs=args.epochs,
+        finetune_epochs=0,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
+    seconds = time.perf_counter() - start
+    done.set()
+    epoch = sum(h["seconds"] for h in model.history_) / len(model.history_)
+    print(
+        f"{args.n_samples} x 500, {args.epochs} epochs, trim={not args.no_trim}: "
+        f"peak {max(samples):.0f} MB, after fit {resident_mb():.0f} MB, "
+        f"{epoch:.1f} s per epoch, fit {seconds:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
