@@ -307,6 +307,12 @@ def release_free_memory():
     -------
     released : bool
         True if memory could be handed back (glibc), False elsewhere.
+
+    Examples
+    --------
+    >>> from tscc.training import release_free_memory
+    >>> isinstance(release_free_memory(), bool)
+    True
     """
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False
