@@ -581,18 +581,3 @@ def test_auto_cluster_weight_depends_on_the_loss(
     est = TSCCClusterer(**params).fit(X)
     assert seen == [(expected, cluster_loss)]
     assert est.get_params()["cluster_weight"] == weight  # stored untouched
-
-
-def test_fit_hands_freed_memory_back(data, monkeypatch):
-    X, _ = data
-    calls = []
-    original = tscc.training.release_free_memory
-    monkeypatch.setattr(
-        tscc.training,
-        "release_free_memory",
-        lambda: calls.append(original()) or calls[-1],
-    )
-    TSCCClusterer(**TINY).fit(X)
-    assert len(calls) == 1
-    # glibc (every Linux CI machine) can trim; elsewhere it is a no-op
-    assert isinstance(calls[0], bool)

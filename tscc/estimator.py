@@ -26,6 +26,7 @@ from .clustering import (
     squared_distances,
 )
 from .encoder import TSEncoder
+from .heap import keep_freed_memory
 from .persistence import load_model, save_model
 from .training import (
     EpochConfig,
@@ -335,6 +336,7 @@ class TSCCClusterer(
         features, dtype = self._fit(X)
         return features.astype(dtype, copy=False)
 
+    @keep_freed_memory()  # no page faults per batch; trimmed when fit returns
     def _fit(self, X):
         """Fit on ``X``; return the training features (float64) and X's dtype."""
         X = check_series(self, X, reset=True, min_samples=2)
@@ -415,7 +417,6 @@ class TSCCClusterer(
         self.cluster_centers_ = centers.double().cpu().numpy()
         features = features.double().cpu().numpy()
         self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
-        training.release_free_memory()
         self._warn_if_collapsed()
         return features, X.dtype
 
@@ -580,6 +581,7 @@ class TSCCClusterer(
         weights = fuzzy_memberships(sq_distances, self.m) ** self.m
         return -float((weights * sq_distances).sum())
 
+    @keep_freed_memory()
     def _features(self, X):
         """Validated features (float64) of ``X`` and the dtype to return them in."""
         check_is_fitted(self)

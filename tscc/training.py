@@ -5,13 +5,10 @@ scikit-learn. One optimizer step per batch, all clusters at once, the last
 partial batch included.
 """
 
-import ctypes
-import ctypes.util
 import math
 import time
 import warnings
 from contextlib import contextmanager
-from functools import cache
 
 import numpy as np
 import torch
@@ -33,7 +30,6 @@ __all__ = [
     "pretrain_encoder",
     "encode_features",
     "max_pool_observed",
-    "release_free_memory",
 ]
 
 PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning"}
@@ -282,40 +278,6 @@ def check_finite_losses(losses, phase, epoch):
 def seed_sequence(seed, n):
     """Derive ``n`` independent integer seeds from one seed."""
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
-
-
-@cache
-def _malloc_trim():
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
-def release_free_memory():
-    """Hand heap memory that training freed back to the operating system.
-
-    Every training step allocates activations of a new size (the crops have
-    random lengths), and glibc's allocator keeps the freed, fragmented heap:
-    a process pretraining on 4928 series of 500 samples held over 5 GB, several
-    times the live memory of a step. ``malloc_trim`` returns the free pages
-    at the end of a fit; calling it per step would instead make every step
-    fault its pages in again.
-
-    Returns
-    -------
-    released : bool
-        True if memory could be handed back (glibc), False elsewhere.
-
-    Examples
-    --------
-    >>> from tscc.training import release_free_memory
-    >>> isinstance(release_free_memory(), bool)
-    True
-    """
-    trim = _malloc_trim()
-    return bool(trim(0)) if trim is not None else False
 
 
 def copy_state(module):

@@ -19,7 +19,7 @@ import time
 
 import torch
 
-import tscc.training
+import tscc.heap
 from tscc import TSCCClusterer
 from tscc.datasets import make_microseismic
 from tscc.preprocessing import WaveformNormalizer
@@ -43,7 +43,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.no_trim:
-        tscc.training.release_free_memory = lambda: False
+        tscc.heap.release_free_memory = lambda: False
 
     X, _ = make_microseismic(args.n_samples, 500, random_state=0)
     X = WaveformNormalizer().fit_transform(X)
