@@ -43,10 +43,10 @@ def _glibc():
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
-        libc.mallopt, libc.malloc_trim  # noqa: B018 (both are glibc's own)
-    except (OSError, AttributeError, TypeError):  # not glibc
+    except (OSError, TypeError):  # no C library to load by that name
         return None
-    return libc
+    glibc = hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")
+    return libc if glibc else None
 
 
 def release_free_memory():
