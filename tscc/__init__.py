@@ -10,13 +10,12 @@ with the package); :mod:`tscc.preprocessing` normalises waveforms;
 ``tscc`` command line.
 """
 
+from ._version import __version__
 from .datasets import load_npz_dataset, load_phasenet_windows, make_microseismic
 from .estimator import TSCCClusterer
 from .io import load_array, read_windows
 from .metrics import clustering_accuracy, clustering_scores
 from .preprocessing import WaveformNormalizer
-
-__version__ = "0.1.0"
 
 __all__ = [
     "TSCCClusterer",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .io import ARRAY_SUFFIXES, SEISMIC_SUFFIXES, load_array, read_windows
 
 __all__ = ["main"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._version import __version__
 from .encoder import TSEncoder
 
 __all__ = ["FORMAT_VERSION", "save_model", "load_model"]
@@ -71,8 +72,6 @@ def save_model(estimator, path):
         fitted_json = json.dumps(fitted)
     except TypeError as exc:
         raise ValueError(f"Cannot store the estimator's parameters: {exc}") from exc
-    from . import __version__
-
     payload = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
