@@ -205,6 +205,28 @@ def test_seismic_fit_and_predict_carry_provenance(tmp_path, capsys):
     assert len(out) == 40 and out[0].startswith("index,source,trace_id,starttime")
 
 
+def test_double_star_input_reads_files_at_every_depth(work, tmp_path):
+    obspy = pytest.importorskip("obspy")
+    path, _, _ = work
+    files = ["top.mseed", "a/x.mseed", "b/c/y.mseed"]
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(files):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        trace = obspy.Trace(
+            rng.normal(size=64),
+            header={"station": f"S{i}", "channel": "HHZ", "sampling_rate": 100.0},
+        )
+        trace.write(str(tmp_path / name), format="MSEED")
+    out = tmp_path / "r.npz"
+    pattern = str(tmp_path / "**" / "*.mseed")
+    args = ["--model", str(path / "model.tscc"), pattern, "--window", "0.32"]
+    assert main(["transform", *args, "--out", str(out)]) == 0
+    with np.load(out) as archive:
+        assert archive["features"].shape[0] == 6  # two windows a file
+        sources = sorted(set(archive["source"].tolist()))
+    assert sources == sorted(str(tmp_path / name) for name in files)
+
+
 def test_demo_tiny_run_writes_table_and_figures(tmp_path, capsys):
     # in-process: the subprocess run is test_demo_quick (slow)
     figures = tmp_path / "figures"
@@ -278,6 +300,18 @@ def test_error_file_not_found(work, capsys):
     assert "No such model file" in capsys.readouterr().err
     pattern = str(path / "none" / "*.mseed")
     assert main(["fit", pattern, "--window", "1", "--n-clusters", "2"]) == 2
+    assert "No file matches" in capsys.readouterr().err
+
+
+def test_error_input_check_expands_patterns_as_read_windows(tmp_path, capsys):
+    root = tmp_path / "d"
+    (root / "b" / "c").mkdir(parents=True)
+    (root / "b" / "c" / "y.mseed").write_bytes(b"\0" * 16)
+    # ** reaches the file two folders down: the check passes, --window is asked for
+    assert main(["fit", str(root / "**" / "*.mseed"), "--n-clusters", "2"]) == 2
+    assert "needs --window" in capsys.readouterr().err
+    # a pattern that matches a folder only names no file to read
+    assert main(["fit", str(root / "*"), "--n-clusters", "2"]) == 2
     assert "No file matches" in capsys.readouterr().err
 
 

@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
-from .io import ARRAY_SUFFIXES, SEISMIC_SUFFIXES, load_array, read_windows
+from .io import (
+    ARRAY_SUFFIXES,
+    SEISMIC_SUFFIXES,
+    expand_paths,
+    load_array,
+    read_windows,
+)
 
 __all__ = ["main"]
 
@@ -395,12 +401,10 @@ def _add_transform(commands):
 def _input_kind(path, window):
     """``"array"`` or ``"seismic"``; raises for missing files and unknown formats."""
     text = os.fspath(path)
-    pattern = any(char in text for char in "*?[")
-    if not pattern and not os.path.exists(text):
-        raise FileNotFoundError(f"No such file: {text}")
-    if pattern and not glob.glob(text, recursive=True):
-        # Said before anything else, so the message does not depend on ObsPy.
-        raise FileNotFoundError(f"No file matches {text}")
+    pattern = glob.has_magic(text)
+    # Expanded as read_windows expands it, and before anything else, so that
+    # a missing file is said the same way whether ObsPy is installed or not.
+    expand_paths(text)
     suffix = Path(text).suffix.lower()
     if suffix in ARRAY_SUFFIXES and not pattern:
         return "array"

@@ -1,34 +1,17 @@
-"""Read series from files: NumPy/CSV arrays and seismic recordings.
+"""Cut seismic recordings into fixed-length windows with ObsPy.
 
-:func:`~tscc.load_array` reads ``.npy``, ``.npz`` and ``.csv`` files.
-:func:`~tscc.read_windows` reads seismic recordings (miniSEED, SAC and every other
-format ObsPy knows, or ObsPy ``Stream`` objects in memory) and cuts them into
-fixed-length windows of shape ``(n_windows, n_timestamps, n_channels)``, with
-the source file, trace id and start time of each window, so that a cluster
-label can be traced back to the waveform it came from.
-
-ObsPy is needed only by :func:`~tscc.read_windows` and is imported when it is
-called: install it with ``pip install "tscc[seismic]"``.
+:func:`~tscc.read_windows` returns the windows and their provenance as a
+:class:`SeismicWindows`; ObsPy is imported only when it is called.
 """
 
-import csv
-import glob
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "ARRAY_SUFFIXES",
-    "SEISMIC_SUFFIXES",
-    "SeismicWindows",
-    "load_array",
-    "read_windows",
-]
+from .paths import expand_paths
 
-#: File name suffixes read by :func:`~tscc.load_array`.
-ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
+__all__ = ["SEISMIC_SUFFIXES", "SeismicWindows", "read_windows"]
 
 #: File name suffixes taken for seismic recordings without asking ObsPy.
 SEISMIC_SUFFIXES = (
@@ -49,158 +32,6 @@ SEISMIC_SUFFIXES = (
 )
 
 _OBSPY_HINT = 'pip install "tscc[seismic]"'
-
-# ---------------------------------------------------------------------------
-# Arrays: .npy, .npz, .csv
-# ---------------------------------------------------------------------------
-
-
-def load_array(path):
-    """Read series from a ``.npy``, ``.npz`` or ``.csv`` file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        ``.npy``: one array. ``.npz``: the array ``X`` (or the only array in
-        the file) and, if present, the labels ``y``. ``.csv``: one series per
-        row, comma-separated; an optional header line (any non-numeric first
-        line) is skipped, and empty cells and shorter rows become NaN (missing
-        timestamps, so variable-length series are NaN-padded at the end).
-        Pickled objects are never loaded.
-
-    Returns
-    -------
-    X : ndarray of shape (n_series, n_timestamps) or \
-            (n_series, n_timestamps, n_channels)
-        The series, as stored (``.csv``: float64).
-    y : ndarray of shape (n_series,) or None
-        The ``y`` array of an ``.npz`` file, else None.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the suffix is not one of :data:`~tscc.io.ARRAY_SUFFIXES`, the file cannot be
-        parsed, or the array is not 2-D or 3-D.
-
-    See Also
-    --------
-    read_windows : Windows cut from seismic recordings.
-
-    Examples
-    --------
-    >>> import numpy as np, os, tempfile
-    >>> from tscc.io import load_array
-    >>> path = os.path.join(tempfile.mkdtemp(), "series.csv")
-    >>> with open(path, "w") as f:
-    ...     for line in ["t0,t1,t2", "1,2,3", "4,5"]:
-    ...         print(line, file=f)
-    >>> X, y = load_array(path)
-    >>> X
-    array([[ 1.,  2.,  3.],
-           [ 4.,  5., nan]])
-    >>> print(y)
-    None
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in ARRAY_SUFFIXES:
-        raise ValueError(
-            f"Unknown array format {suffix or '(no suffix)'!r} of {path}: "
-            f"load_array reads {', '.join(ARRAY_SUFFIXES)} files."
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}")
-    y = None
-    try:
-        if suffix == ".npy":
-            X = np.load(path, allow_pickle=False)
-        elif suffix == ".npz":
-            X, y = _load_npz(path)
-        else:
-            X = _load_csv(path)
-    except (ValueError, OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        message = str(exc)
-        if not message.startswith(str(path)):
-            message = f"{path} cannot be read as {suffix}: {message}"
-        raise ValueError(message) from exc
-    if X.ndim not in (2, 3):
-        raise ValueError(
-            f"{path} holds an array of shape {X.shape}; expected series of shape "
-            "(n_series, n_timestamps) or (n_series, n_timestamps, n_channels)."
-        )
-    if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
-        raise ValueError(
-            f"{path}: y of shape {y.shape} does not give one label per series "
-            f"of X (shape {X.shape})."
-        )
-    return X, y
-
-
-def _load_npz(path):
-    with np.load(path, allow_pickle=False) as archive:
-        names = list(archive.files)
-        if "X" in names:
-            X = archive["X"]
-        elif len(names) == 1:
-            X = archive[names[0]]
-        else:
-            raise ValueError(
-                f"{path} holds no array named 'X' (arrays: "
-                f"{', '.join(names) or 'none'}); save the series as X, e.g. "
-                "np.savez(path, X=X)."
-            )
-        y = archive["y"] if "y" in names else None
-    return X, y
-
-
-def _load_csv(path):
-    with open(path, newline="", encoding="utf-8") as file:
-        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
-    if rows and not _is_numeric_row(rows[0]):
-        rows = rows[1:]  # a header line
-    if not rows:
-        raise ValueError(f"{path} holds no series.")
-    width = max(map(len, rows))
-    cells = [[cell.strip() or "nan" for cell in row] for row in rows]
-    padded = [row + ["nan"] * (width - len(row)) for row in cells]
-    try:
-        return np.array(padded, dtype=float)
-    except ValueError as exc:
-        raise ValueError(_first_bad_cell(path, padded) or f"{path}: {exc}") from None
-
-
-def _first_bad_cell(path, rows):
-    """Message naming the first cell that is not a number, or None."""
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            try:
-                float(cell)
-            except ValueError:
-                return (
-                    f"{path}: value {cell!r} in data line {i + 1}, column {j + 1} "
-                    "is not a number."
-                )
-    return None
-
-
-def _is_numeric_row(row):
-    for cell in row:
-        cell = cell.strip()
-        if cell:
-            try:
-                float(cell)
-            except ValueError:
-                return False
-    return True
-
-
-# ---------------------------------------------------------------------------
-# Seismic recordings
-# ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,10 +108,11 @@ def read_windows(
     ----------
     source : str, path-like, obspy.Stream, obspy.Trace or list of them
         What to read: a file in any format ObsPy reads (miniSEED, SAC, GSE2,
-        SEG-Y...), a glob pattern (``"data/*.mseed"``), a directory (every
-        file in it, not recursing), an ObsPy ``Stream``/``Trace``, or a list
-        of these. All are read together, so recordings of one channel split
-        over several files (e.g. day files) are merged.
+        SEG-Y...), a glob pattern (``"data/*.mseed"``; ``"data/**/*.mseed"``
+        for every depth below ``data``), a directory (every file in it, not
+        recursing), an ObsPy ``Stream``/``Trace``, or a list of these (see
+        :func:`~tscc.io.expand_paths`). All are read together, so recordings
+        of one channel split over several files (e.g. day files) are merged.
     window : float
         Window length in seconds; ``round(window * sampling_rate)`` samples.
     step : float, default=None
@@ -499,7 +331,7 @@ def _read_traces(obspy, source, format):
         elif isinstance(item, obspy.Stream):
             traces.extend((trace.copy(), "<Stream>") for trace in item)
         elif isinstance(item, str | os.PathLike):
-            for path in _expand_path(item):
+            for path in expand_paths(item):
                 traces.extend(
                     (trace, path) for trace in _read_file(obspy, path, format)
                 )
@@ -511,27 +343,6 @@ def _read_traces(obspy, source, format):
     if not traces:
         raise ValueError(f"{source!s} holds no traces.")
     return traces
-
-
-def _expand_path(item):
-    text = os.fspath(item)
-    if glob.has_magic(text):
-        paths = sorted(path for path in glob.glob(text) if os.path.isfile(path))
-        if not paths:
-            raise FileNotFoundError(f"No file matches {text}")
-        return paths
-    if os.path.isdir(text):
-        paths = sorted(
-            os.path.join(text, name)
-            for name in os.listdir(text)
-            if not name.startswith(".") and os.path.isfile(os.path.join(text, name))
-        )
-        if not paths:
-            raise FileNotFoundError(f"Directory {text} holds no files.")
-        return paths
-    if not os.path.isfile(text):
-        raise FileNotFoundError(f"No such file: {text}")
-    return [text]
 
 
 def _read_file(obspy, path, format):
