@@ -1,11 +1,11 @@
 """TSCC with default parameters against K-means on a UCR data set.
 
-Usage: python benchmarks/gunpoint.py [path/to/Data.npz]
+Run:  python examples/benchmarks/gunpoint.py [path/to/Data.npz]
 (default: ../shared/data/ucr/GunPoint.npz). TRAIN and TEST are merged in the
 file; the labels are used only for scoring.
 """
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -15,10 +15,18 @@ from tscc import TSCCClusterer
 from tscc.datasets import load_npz_dataset
 from tscc.metrics import clustering_scores
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/ucr/GunPoint.npz"
+DEFAULT = Path(__file__).resolve().parents[3] / "shared/data/ucr/GunPoint.npz"
 
 
-def main(path):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=DEFAULT,
+        help="an .npz file with X and y (default: %(default)s)",
+    )
+    path = parser.parse_args(argv).path
     X, y = load_npz_dataset(path)
     n_clusters = len(set(y.tolist()))
     print(f"{Path(path).stem}: X {X.shape}, {n_clusters} classes")
@@ -41,4 +49,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT)
+    main()
