@@ -41,8 +41,8 @@ def load_array(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the suffix is not one of :data:`~tscc.io.ARRAY_SUFFIXES`, the file cannot be
-        parsed, or the array is not 2-D or 3-D.
+        If the suffix is not one of :data:`~tscc.io.arrays.ARRAY_SUFFIXES`, the file
+        cannot be parsed, or the array is not 2-D or 3-D.
 
     See Also
     --------
