@@ -18,14 +18,19 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from . import training
-from ._validation import check_series, resolve_device, resolve_precision
+from ._validation import (
+    check_series,
+    resolve_device,
+    resolve_precision,
+    restore_device,
+)
 from .clustering import (
     fuzzy_center_step,
     fuzzy_memberships,
     kmeans_centers,
     squared_distances,
 )
-from .encoder import TSEncoder
+from .encoder import rebuild_encoder
 from .heap import keep_freed_memory
 from .persistence import load_model, save_model
 from .training import (
@@ -63,11 +68,13 @@ class TSCCClusterer(
     hidden_dims : int, default=64
         Channels of the hidden convolutional blocks.
     depth : int or "auto", default=10
-        Number of residual dilated-convolution blocks (dilations 1, 2, 4, ...).
-        ``"auto"`` takes the fewest blocks whose receptive field,
-        ``1 + 4 * (2**depth - 1)`` timestamps, covers the training series
-        (7 for 500 timestamps). Deeper blocks add no context, only per-timestamp
-        capacity: ``"auto"`` is faster, at some cost in quality on short series.
+        Number of hidden residual dilated-convolution blocks (dilations 1, 2,
+        4, ...); an output block follows them, as in the paper and TS2Vec, so
+        the encoder has ``depth + 1`` blocks. ``"auto"`` takes the fewest
+        blocks whose receptive field, ``1 + 4 * (2**(depth + 1) - 1)``
+        timestamps, covers the training series (6 for 500 timestamps). Deeper
+        blocks add no context, only per-timestamp capacity: ``"auto"`` is
+        faster, at some cost in quality on short series.
     pretrain_epochs : int, default=25
         Epochs of contrastive pretraining.
     finetune_epochs : int, default=25
@@ -149,7 +156,8 @@ class TSCCClusterer(
     encoder_ : torch.nn.Module
         The fitted encoder, on ``device_``, in evaluation mode.
     depth_ : int
-        Number of encoder blocks used (``depth``, or its resolution of "auto").
+        Number of hidden encoder blocks used (``depth``, or its resolution of
+        "auto"); the encoder has one block more.
     n_iter_ : int
         Fine-tuning epochs run (fewer than ``finetune_epochs`` after an early
         stop by ``tol`` or an interruption).
@@ -218,7 +226,7 @@ class TSCCClusterer(
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "repr_dims": [Interval(Integral, 1, None, closed="left")],
         "hidden_dims": [Interval(Integral, 1, None, closed="left")],
-        "depth": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "depth": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -369,6 +377,7 @@ class TSCCClusterer(
             "hidden_dims": self.hidden_dims,
             "depth": self.depth_,
             "precision": self.precision_,
+            "output_block": True,
         }
         pretrain = memory.cache(pretrain_encoder, ignore=["verbose"])
         pretrain_kwargs = {
@@ -391,10 +400,7 @@ class TSCCClusterer(
         if not completed:
             shelved.clear()  # never cache an interrupted pretraining
         self.history_ = list(history)
-        with torch.random.fork_rng(devices=[]):  # a new module draws weights
-            encoder = TSEncoder(**self._encoder_kwargs)
-        encoder.load_state_dict(state)
-        encoder.to(device)
+        encoder = rebuild_encoder(self._encoder_kwargs, state, device)
 
         series = _to_tensor(X)
         features = encode_features(encoder, series, self.batch_size, device)
@@ -637,7 +643,7 @@ class TSCCClusterer(
         estimator : TSCCClusterer
             The fitted estimator.
         """
-        return load_model(path, device=device)
+        return load_model(path, cls, device=device)
 
     def __getstate__(self):
         # copy: object.__getstate__ may hand back the live __dict__ itself
@@ -658,12 +664,9 @@ class TSCCClusterer(
         super().__setstate__(state)
         if encoder_state is None:
             return
-        device = torch.device(self.device_)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            self.device_ = "cpu"
-        encoder = TSEncoder(**self._encoder_kwargs)
-        encoder.load_state_dict(encoder_state)
-        self.encoder_ = encoder.to(self.device_).eval()
+        device = restore_device(self.device_)
+        self.encoder_ = rebuild_encoder(self._encoder_kwargs, encoder_state, device)
+        self.device_ = str(device)
 
     @property
     def _n_features_out(self):

@@ -450,11 +450,12 @@ def pad_to_length(series, length):
 
 
 def receptive_depth(n_timestamps):
-    """Smallest number of blocks whose receptive field covers a series.
+    """Fewest hidden blocks whose encoder's receptive field covers a series.
 
-    Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, so
-    ``depth`` blocks see ``1 + 4 * (2**depth - 1)`` timestamps; more blocks add
-    no context, only layers applied to each timestamp on its own.
+    Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, and the
+    encoder has ``depth + 1`` blocks (the hidden ones and the output block), so
+    it sees ``1 + 4 * (2**(depth + 1) - 1)`` timestamps; more blocks add no
+    context, only layers applied to each timestamp on its own.
 
     Parameters
     ----------
@@ -464,15 +465,15 @@ def receptive_depth(n_timestamps):
     Returns
     -------
     depth : int
-        At least 1.
+        At least 0 (the output block alone).
 
     Examples
     --------
     >>> from tscc.training import receptive_depth
     >>> receptive_depth(500), receptive_depth(150), receptive_depth(1)
-    (7, 6, 1)
+    (6, 5, 0)
     """
-    depth = 1
-    while 1 + 4 * (2**depth - 1) < n_timestamps:
+    depth = 0
+    while 1 + 4 * (2 ** (depth + 1) - 1) < n_timestamps:
         depth += 1
     return depth
