@@ -25,7 +25,6 @@ from ._validation import (
 )
 from .clustering import fuzzy_memberships, kmeans_centers, squared_distances
 from .encoder import rebuild_encoder
-from .heap import keep_freed_memory
 from .persistence import load_model, save_model
 from .progress import TrainingProgress
 from .training import (
@@ -337,7 +336,6 @@ class TSCCClusterer(
         features, dtype = self._fit(X)
         return features.astype(dtype, copy=False)
 
-    @keep_freed_memory()  # no page faults per batch; trimmed when fit returns
     def _fit(self, X):
         """Fit on ``X``; return the training features (float64) and X's dtype."""
         X = self._check_training_series(X)
@@ -546,7 +544,6 @@ class TSCCClusterer(
         weights = fuzzy_memberships(sq_distances, self.m) ** self.m
         return -float((weights * sq_distances).sum())
 
-    @keep_freed_memory()
     def _features(self, X):
         """Validated features (float64) of ``X`` and the dtype to return them in."""
         check_is_fitted(self)
