@@ -4,7 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tscc.encoder import DilatedConv1d, DilatedConvBlock, TSEncoder, timestamp_mask
+from tscc.encoder import (
+    DilatedConv1d,
+    DilatedConvBlock,
+    TSEncoder,
+    rebuild_encoder,
+    timestamp_mask,
+)
 from tscc.training import encode_features
 
 
@@ -101,11 +107,38 @@ def test_encoder_output_shape(depth, n_timestamps):
     assert torch.isfinite(z).all()
 
 
-def test_encoder_block_dilations_and_last_projection():
+def test_encoder_has_depth_hidden_blocks_and_an_output_block():
+    # The paper's code and TS2Vec: channels [hidden_dims] * depth + [repr_dims]
     encoder = _encoder(depth=3)
+    assert [b.conv1.dilation[0] for b in encoder.blocks] == [1, 2, 4, 8]
+    assert [b.conv2.out_channels for b in encoder.blocks] == [8, 8, 8, 5]
+    assert [b.projector is not None for b in encoder.blocks] == [0, 0, 0, 1]
+
+
+def test_encoder_without_output_block_has_the_legacy_layout():
+    encoder = _encoder(depth=3, output_block=False)
     assert [b.conv1.dilation[0] for b in encoder.blocks] == [1, 2, 4]
-    assert encoder.blocks[-1].projector is not None
-    assert encoder.blocks[0].projector is None
+    assert [b.conv2.out_channels for b in encoder.blocks] == [8, 8, 5]
+    assert [b.projector is not None for b in encoder.blocks] == [0, 0, 1]
+
+
+def test_depth_zero_is_the_output_block_alone():
+    encoder = _encoder(depth=0).eval()
+    assert len(encoder.blocks) == 1
+    assert encoder(torch.randn(2, 4, 2)).shape == (2, 4, 5)
+
+
+@pytest.mark.parametrize("output_block", [True, False])
+def test_rebuild_encoder_restores_weights_and_leaves_the_global_rng(output_block):
+    kwargs = {"input_dims": 2, "hidden_dims": 8, "repr_dims": 5, "depth": 2}
+    fitted = TSEncoder(**kwargs, output_block=output_block).eval()
+    recorded = {**kwargs, "output_block": True} if output_block else kwargs
+    rng_state = torch.random.get_rng_state()
+    rebuilt = rebuild_encoder(recorded, fitted.state_dict(), "cpu")
+    assert torch.equal(torch.random.get_rng_state(), rng_state)
+    assert not rebuilt.training
+    x = torch.randn(3, 9, 2)
+    assert torch.equal(rebuilt(x), fitted(x))
 
 
 def test_encoder_does_not_modify_input_including_nan():

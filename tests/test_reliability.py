@@ -149,7 +149,7 @@ PARAM_CASES = [
     ({"cluster_weight": -1.0}, "'cluster_weight' parameter"),
     ({"cluster_loss": "kl"}, "'cluster_loss' parameter"),
     ({"center_update_interval": 0}, "'center_update_interval' parameter"),
-    ({"depth": 0}, "'depth' parameter"),
+    ({"depth": -1}, "'depth' parameter"),
     ({"max_train_length": 1}, "'max_train_length' parameter"),
     ({"random_state": "seed"}, "'random_state' parameter"),
     ({"device": "tpu"}, "not a valid device"),

@@ -9,6 +9,7 @@ __all__ = [
     "check_series",
     "fast_bfloat16",
     "resolve_device",
+    "restore_device",
     "resolve_precision",
 ]
 
@@ -137,6 +138,43 @@ def resolve_device(device):
             "'cuda:N'."
         )
     return resolved
+
+
+def restore_device(fitted_on, requested=None):
+    """Device for a fitted model that is being unpickled or loaded.
+
+    Parameters
+    ----------
+    fitted_on : str
+        The device the model was fitted on (its ``device_``).
+    requested : str, torch.device or None, default=None
+        A device asked for explicitly; it must be usable here.
+
+    Returns
+    -------
+    device : torch.device
+        ``requested`` when given, else ``fitted_on`` when this machine has it
+        (any CUDA index, MPS), else the CPU.
+
+    Raises
+    ------
+    ValueError
+        If ``requested`` is not a usable device.
+
+    Examples
+    --------
+    >>> from tscc._validation import restore_device
+    >>> restore_device("cpu")
+    device(type='cpu')
+    >>> restore_device("cuda:0", requested="cpu")
+    device(type='cpu')
+    """
+    if requested is not None:
+        return resolve_device(requested)
+    try:
+        return resolve_device(fitted_on)
+    except ValueError:  # fitted on a device this machine lacks
+        return torch.device("cpu")
 
 
 def fast_bfloat16(device):

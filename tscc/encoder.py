@@ -13,6 +13,7 @@ __all__ = [
     "DilatedConv1d",
     "DilatedConvBlock",
     "TSEncoder",
+    "rebuild_encoder",
     "timestamp_mask",
 ]
 
@@ -137,8 +138,11 @@ class TSEncoder(nn.Module):
     hidden_dims : int, default=64
         Channels of the hidden convolutional blocks.
     depth : int, default=10
-        Number of residual blocks; block ``i`` uses dilation ``2**i`` and the last
-        one outputs ``repr_dims`` channels through a projected residual path.
+        Number of hidden residual blocks of ``hidden_dims`` channels. An output
+        block follows them, as in the paper's code and TS2Vec
+        (``[hidden_dims] * depth + [repr_dims]``): ``depth + 1`` blocks in all,
+        block ``i`` with dilation ``2**i``, the last one projecting its residual
+        path to ``repr_dims`` channels.
     mask_prob : float, default=0.5
         Probability of keeping a projected timestamp when a training mask is drawn.
     dropout : float, default=0.1
@@ -149,6 +153,10 @@ class TSEncoder(nn.Module):
         float32 representations; it is several times faster where the hardware
         has bfloat16 matrix units (CUDA GPUs from Ampere on, CPUs with AVX-512
         BF16 or AMX).
+    output_block : bool, default=True
+        Whether the output block comes after the ``depth`` hidden blocks.
+        ``False`` rebuilds encoders fitted by tscc before it followed the paper
+        here: ``depth`` blocks in all, the last of them the output block.
 
     Notes
     -----
@@ -165,6 +173,7 @@ class TSEncoder(nn.Module):
         mask_prob=0.5,
         dropout=0.1,
         precision="float32",
+        output_block=True,
     ):
         super().__init__()
         if precision not in PRECISIONS:
@@ -174,7 +183,8 @@ class TSEncoder(nn.Module):
         self.mask_prob = mask_prob
         self.precision = precision
         self.input_fc = nn.Linear(input_dims, hidden_dims)
-        channels = [hidden_dims] * (depth - 1) + [repr_dims]
+        n_hidden = depth if output_block else depth - 1
+        channels = [hidden_dims] * n_hidden + [repr_dims]
         blocks = []
         in_channels = hidden_dims
         for i, out_channels in enumerate(channels):
@@ -183,7 +193,7 @@ class TSEncoder(nn.Module):
                     in_channels,
                     out_channels,
                     dilation=2**i,
-                    project_residual=i == depth - 1,
+                    project_residual=i == len(channels) - 1,
                 )
             )
             in_channels = out_channels
@@ -226,3 +236,47 @@ class TSEncoder(nn.Module):
         keep = observed if mask is None else observed & mask
         h = h * keep.unsqueeze(-1).to(h.dtype)
         return self.repr_dropout(self.blocks(h))  # B x T x R
+
+
+def rebuild_encoder(encoder_kwargs, state_dict, device):
+    """A :class:`TSEncoder` with fitted weights, in evaluation mode on ``device``.
+
+    The one way tscc rebuilds an encoder: after pretraining, on unpickling and
+    on loading a model file.
+
+    Parameters
+    ----------
+    encoder_kwargs : dict
+        Arguments of :class:`TSEncoder`, as a fitted estimator records them.
+        Without ``"output_block"`` (models fitted before the encoder followed
+        the paper) the encoder is rebuilt with ``output_block=False``: the
+        blocks it was fitted with.
+    state_dict : dict of str to torch.Tensor
+        The fitted weights, on any device.
+    device : torch.device or str
+        Device to put the encoder on.
+
+    Returns
+    -------
+    encoder : TSEncoder
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.encoder import TSEncoder, rebuild_encoder
+    >>> kwargs = {"input_dims": 1, "hidden_dims": 4, "depth": 1, "output_block": True}
+    >>> fitted = TSEncoder(**kwargs)
+    >>> copy = rebuild_encoder(kwargs, fitted.state_dict(), "cpu")
+    >>> len(copy.blocks), copy.training
+    (2, False)
+    >>> x = torch.randn(3, 10, 1)
+    >>> torch.equal(copy(x), fitted.eval()(x))
+    True
+    """
+    kwargs = {"output_block": False, **encoder_kwargs}
+    # The initial weights are overwritten: their draws must not move the
+    # caller's global RNG.
+    with torch.random.fork_rng(devices=[]):
+        encoder = TSEncoder(**kwargs)
+    encoder.load_state_dict(state_dict)
+    return encoder.to(device).eval()

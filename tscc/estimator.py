@@ -17,27 +17,24 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from . import training
-from ._validation import check_series, resolve_device, resolve_precision
-from .clustering import (
-    fuzzy_center_step,
-    fuzzy_memberships,
-    kmeans_centers,
-    squared_distances,
+from ._validation import (
+    check_series,
+    resolve_device,
+    resolve_precision,
+    restore_device,
 )
-from .encoder import TSEncoder
-from .heap import keep_freed_memory
+from .clustering import fuzzy_memberships, kmeans_centers, squared_distances
+from .encoder import rebuild_encoder
 from .persistence import load_model, save_model
+from .progress import TrainingProgress
 from .training import (
     EpochConfig,
+    FinetuneSettings,
     encode_features,
-    log_epoch,
-    pad_to_length,
+    finetune_encoder,
     pretrain_encoder,
     receptive_depth,
-    run_epochs,
     seed_sequence,
-    seeded_torch,
 )
 
 __all__ = ["TSCCClusterer"]
@@ -63,11 +60,13 @@ class TSCCClusterer(
     hidden_dims : int, default=64
         Channels of the hidden convolutional blocks.
     depth : int or "auto", default=10
-        Number of residual dilated-convolution blocks (dilations 1, 2, 4, ...).
-        ``"auto"`` takes the fewest blocks whose receptive field,
-        ``1 + 4 * (2**depth - 1)`` timestamps, covers the training series
-        (7 for 500 timestamps). Deeper blocks add no context, only per-timestamp
-        capacity: ``"auto"`` is faster, at some cost in quality on short series.
+        Number of hidden residual dilated-convolution blocks (dilations 1, 2,
+        4, ...); an output block follows them, as in the paper and TS2Vec, so
+        the encoder has ``depth + 1`` blocks. ``"auto"`` takes the fewest
+        blocks whose receptive field, ``1 + 4 * (2**(depth + 1) - 1)``
+        timestamps, covers the training series (6 for 500 timestamps). Deeper
+        blocks add no context, only per-timestamp capacity: ``"auto"`` is
+        faster, at some cost in quality on short series.
     pretrain_epochs : int, default=25
         Epochs of contrastive pretraining.
     finetune_epochs : int, default=25
@@ -149,7 +148,8 @@ class TSCCClusterer(
     encoder_ : torch.nn.Module
         The fitted encoder, on ``device_``, in evaluation mode.
     depth_ : int
-        Number of encoder blocks used (``depth``, or its resolution of "auto").
+        Number of hidden encoder blocks used (``depth``, or its resolution of
+        "auto"); the encoder has one block more.
     n_iter_ : int
         Fine-tuning epochs run (fewer than ``finetune_epochs`` after an early
         stop by ``tol`` or an interruption).
@@ -218,7 +218,7 @@ class TSCCClusterer(
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "repr_dims": [Interval(Integral, 1, None, closed="left")],
         "hidden_dims": [Interval(Integral, 1, None, closed="left")],
-        "depth": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "depth": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -336,9 +336,71 @@ class TSCCClusterer(
         features, dtype = self._fit(X)
         return features.astype(dtype, copy=False)
 
-    @keep_freed_memory()  # no page faults per batch; trimmed when fit returns
     def _fit(self, X):
         """Fit on ``X``; return the training features (float64) and X's dtype."""
+        X = self._check_training_series(X)
+        device = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, device)
+        self.depth_ = (
+            receptive_depth(X.shape[1]) if self.depth == "auto" else self.depth
+        )
+        self._encoder_kwargs = {
+            "input_dims": X.shape[2],
+            "repr_dims": self.repr_dims,
+            "hidden_dims": self.hidden_dims,
+            "depth": self.depth_,
+            "precision": self.precision_,
+            "output_block": True,
+        }
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        # Each phase has its own streams, so that a cached pretraining and a
+        # fresh one lead to the same fine-tuning.
+        pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop = seed_sequence(seed, 5)
+        progress = TrainingProgress(self.verbose)
+
+        weights, self.history_, completed = self._pretrain(
+            X, device, pre_torch, pre_crop, progress
+        )
+        encoder = rebuild_encoder(self._encoder_kwargs, weights, device)
+        series = torch.tensor(X, dtype=torch.float32)
+        features = encode_features(encoder, series, self.batch_size, device)
+        progress.message(f"K-means initialisation of {self.n_clusters} centres")
+        centers = torch.as_tensor(
+            kmeans_centers(features.cpu(), self.n_clusters, self.n_init, kmeans_seed),
+            dtype=torch.float32,
+            device=device,
+        )
+        self.n_iter_ = 0
+        if completed and self.finetune_epochs > 0:
+            clusters, history, _ = finetune_encoder(
+                encoder,
+                series,
+                features,
+                centers,
+                self._finetune_settings(),
+                EpochConfig(
+                    self.batch_size, self.temporal_unit, self.max_train_length, device
+                ),
+                torch_seed=fine_torch,
+                crop_seed=fine_crop,
+                progress=progress,
+            )
+            features, centers = clusters.features, clusters.centers
+            self.history_ += history
+            self.n_iter_ = len(history)
+
+        self.encoder_ = encoder.eval()
+        self.device_ = str(device)
+        self.cluster_centers_ = centers.double().cpu().numpy()
+        features = features.double().cpu().numpy()
+        self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
+        self._warn_if_collapsed()
+        return features, X.dtype
+
+    def _check_training_series(self, X):
+        """Validated training series of shape (n, T, C), checked against limits."""
         X = check_series(self, X, reset=True, min_samples=2)
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
@@ -351,139 +413,48 @@ class TSCCClusterer(
                 f"max_train_length={self.max_train_length} is shorter than the "
                 f"minimal crop overlap 2 ** (temporal_unit + 1) = {min_overlap}."
             )
-        device = resolve_device(self.device)
-        self.precision_ = resolve_precision(self.precision, device)
+        return X
+
+    def _pretrain(self, X, device, torch_seed, crop_seed, progress):
+        """Pretrained weights, history and completion, from ``memory`` if cached."""
         memory = check_memory(self.memory)
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        # Each phase has its own streams, so that a cached pretraining and a
-        # fresh one lead to the same fine-tuning.
-        pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop = seed_sequence(seed, 5)
-        self.depth_ = (
-            receptive_depth(X.shape[1]) if self.depth == "auto" else self.depth
-        )
-        self._encoder_kwargs = {
-            "input_dims": X.shape[2],
-            "repr_dims": self.repr_dims,
-            "hidden_dims": self.hidden_dims,
-            "depth": self.depth_,
-            "precision": self.precision_,
-        }
-        pretrain = memory.cache(pretrain_encoder, ignore=["verbose"])
-        pretrain_kwargs = {
+        pretrain = memory.cache(pretrain_encoder, ignore=["progress"])
+        kwargs = {
             "epochs": self.pretrain_epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
             "temporal_unit": self.temporal_unit,
             "max_train_length": self.max_train_length,
             "device": str(device),
-            "torch_seed": pre_torch,
-            "crop_seed": pre_crop,
+            "torch_seed": torch_seed,
+            "crop_seed": crop_seed,
         }
-        if self.verbose and memory.location is not None:
-            if pretrain.check_call_in_cache(X, self._encoder_kwargs, **pretrain_kwargs):
-                self._log(f"pretrained encoder loaded from the cache {memory.location}")
+        if memory.location is not None and pretrain.check_call_in_cache(
+            X, self._encoder_kwargs, **kwargs
+        ):
+            progress.message(f"pretrained encoder loaded from {memory.location}")
         shelved = pretrain.call_and_shelve(
-            X, self._encoder_kwargs, **pretrain_kwargs, verbose=self.verbose
+            X, self._encoder_kwargs, **kwargs, progress=progress
         )
-        state, history, completed = shelved.get()
+        weights, history, completed = shelved.get()
         if not completed:
             shelved.clear()  # never cache an interrupted pretraining
-        self.history_ = list(history)
-        with torch.random.fork_rng(devices=[]):  # a new module draws weights
-            encoder = TSEncoder(**self._encoder_kwargs)
-        encoder.load_state_dict(state)
-        encoder.to(device)
+        return weights, list(history), completed
 
-        series = _to_tensor(X)
-        features = encode_features(encoder, series, self.batch_size, device)
-        self._log(f"K-means initialisation of {self.n_clusters} centres")
-        centers = torch.as_tensor(
-            kmeans_centers(features.cpu(), self.n_clusters, self.n_init, kmeans_seed),
-            dtype=torch.float32,
-            device=device,
-        )
-        if completed and self.finetune_epochs > 0:
-            centers = self._finetune(
-                encoder, series, features, centers, device, fine_torch, fine_crop
-            )
-            features = encode_features(encoder, series, self.batch_size, device)
-            centers = self._center_step(features, centers)
-        self.n_iter_ = sum(h["phase"] == "finetune" for h in self.history_)
-        encoder.eval()
-        self.encoder_ = encoder
-        self.device_ = str(device)
-        self.cluster_centers_ = centers.double().cpu().numpy()
-        features = features.double().cpu().numpy()
-        self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
-        self._warn_if_collapsed()
-        return features, X.dtype
-
-    def _finetune(self, encoder, series, features, centers, device, seed, crop_seed):
-        """Joint fine-tuning; returns the centres of the last completed epoch."""
-        config = EpochConfig(
-            self.batch_size, self.temporal_unit, self.max_train_length, device
-        )
-        train_series = pad_to_length(series, config.min_overlap)
-        rng = np.random.default_rng(crop_seed)
+    def _finetune_settings(self):
         cluster_weight = self.cluster_weight
         if cluster_weight == "auto":
             cluster_weight = 1.0 if self.cluster_loss == "fcm_ratio" else 0.1
-        state = {
-            "centers": centers,
-            "labels": squared_distances(features, centers).argmin(dim=1),
-            "converged": False,
-        }
-        with seeded_torch(seed, device) as generator:
-            optimizer = torch.optim.AdamW(encoder.parameters(), lr=self.finetune_lr)
-
-            def run_epoch(epoch):
-                losses = training.train_epoch(
-                    encoder,
-                    optimizer,
-                    train_series,
-                    config,
-                    rng,
-                    generator,
-                    centers=state["centers"],
-                    m=self.m,
-                    cluster_weight=cluster_weight,
-                    cluster_fraction=self.cluster_fraction,
-                    cluster_loss=self.cluster_loss,
-                )
-                last = epoch == self.finetune_epochs
-                if epoch % self.center_update_interval == 0 and not last:
-                    self._update_centers(encoder, series, state, device)
-                return losses
-
-            run_epochs(
-                "finetune",
-                self.finetune_epochs,
-                run_epoch,
-                encoder,
-                self._record,
-                should_stop=lambda: state["converged"],
-            )
-        return state["centers"]
-
-    def _update_centers(self, encoder, series, state, device):
-        """Recompute the centres over all series; flag convergence by ``tol``."""
-        features = encode_features(encoder, series, self.batch_size, device)
-        # clone outside inference mode: the centres enter autograd graphs
-        centers = self._center_step(features, state["centers"]).clone()
-        labels = squared_distances(features, centers).argmin(dim=1)
-        changed = (labels != state["labels"]).double().mean().item()
-        self._log(f"centre update: {changed:.1%} of the labels changed")
-        state.update(centers=centers, labels=labels, converged=changed < self.tol)
-        if state["converged"]:
-            self._log(f"fine-tuning converged: fewer than tol={self.tol} changed")
-
-    def _center_step(self, features, centers):
-        centers, reseeded = fuzzy_center_step(features, centers, self.m)
-        if reseeded.numel():
-            self._log(f"re-seeded empty clusters {reseeded.tolist()}")
-        return centers
+        return FinetuneSettings(
+            epochs=self.finetune_epochs,
+            lr=self.finetune_lr,
+            m=self.m,
+            cluster_loss=self.cluster_loss,
+            cluster_weight=cluster_weight,
+            cluster_fraction=self.cluster_fraction,
+            center_update_interval=self.center_update_interval,
+            tol=self.tol,
+        )
 
     def _warn_if_collapsed(self):
         n_found = np.unique(self.labels_).size
@@ -496,14 +467,6 @@ class TSCCClusterer(
                 ConvergenceWarning,
                 stacklevel=3,
             )
-
-    def _record(self, phase, epoch, n_epochs, losses):
-        self.history_.append({"phase": phase, "epoch": epoch, **losses})
-        log_epoch(self.verbose, phase, epoch, n_epochs, losses)
-
-    def _log(self, message):
-        if self.verbose:
-            print(f"[TSCC] {message}", flush=True)
 
     # ---------------------------------------------------------------- inference
 
@@ -581,14 +544,13 @@ class TSCCClusterer(
         weights = fuzzy_memberships(sq_distances, self.m) ** self.m
         return -float((weights * sq_distances).sum())
 
-    @keep_freed_memory()
     def _features(self, X):
         """Validated features (float64) of ``X`` and the dtype to return them in."""
         check_is_fitted(self)
         X = check_series(self, X, reset=False)
         device = torch.device(self.device_)
         features = encode_features(
-            self.encoder_, _to_tensor(X), self.batch_size, device
+            self.encoder_, torch.tensor(X, dtype=torch.float32), self.batch_size, device
         )
         return features.double().cpu().numpy(), X.dtype
 
@@ -637,7 +599,7 @@ class TSCCClusterer(
         estimator : TSCCClusterer
             The fitted estimator.
         """
-        return load_model(path, device=device)
+        return load_model(path, cls, device=device)
 
     def __getstate__(self):
         # copy: object.__getstate__ may hand back the live __dict__ itself
@@ -658,12 +620,9 @@ class TSCCClusterer(
         super().__setstate__(state)
         if encoder_state is None:
             return
-        device = torch.device(self.device_)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            self.device_ = "cpu"
-        encoder = TSEncoder(**self._encoder_kwargs)
-        encoder.load_state_dict(encoder_state)
-        self.encoder_ = encoder.to(self.device_).eval()
+        device = restore_device(self.device_)
+        self.encoder_ = rebuild_encoder(self._encoder_kwargs, encoder_state, device)
+        self.device_ = str(device)
 
     @property
     def _n_features_out(self):
@@ -675,8 +634,3 @@ class TSCCClusterer(
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _to_tensor(X):
-    """float32 CPU copy of validated series; the caller's array is never shared."""
-    return torch.tensor(X, dtype=torch.float32)

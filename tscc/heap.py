@@ -1,41 +1,42 @@
-"""How the C heap treats the memory that training and encoding free (glibc).
+"""The C heap (glibc malloc) under training and encoding, for users who opt in.
 
-Every training step allocates activations of a new size (the crops have random
-lengths) and every encoding batch allocates and frees the same few tensors of
-megabytes. glibc hands large freed blocks straight back to the operating
-system (``munmap``, or trimming the top of the heap), so the next batch faults
-the same pages in again: in a fresh process, ``transform`` of 1024 series of
-500 samples (bfloat16, 2 cores) took 3.3 million page faults and ran at about
-640 series/s, against 0.2 million faults and about 1,280 series/s with the
-freed memory kept. Keeping it
-while tscc works and trimming the heap once at the end gives the speed without
-leaving the memory with the process. Elsewhere than glibc, both helpers do
-nothing.
+tscc changes no allocator setting of its own accord: the heap is the whole
+process's, and glibc cannot report or restore its settings once they are
+changed. What glibc does by default costs speed, though: every training step
+and encoding batch allocates and frees tensors of megabytes, glibc hands large
+freed blocks back to the operating system (``munmap``, or trimming the top of
+the heap), and the next batch faults the same pages in again. A program that
+spends its time in tscc can opt in to keeping that memory, for the rest of the
+process, with :func:`keep_freed_memory` (or the equivalent environment
+variables before it starts, see the speed page of the documentation);
+:func:`release_free_memory` hands free heap memory back on request.
 """
 
 import ctypes
 import ctypes.util
-import threading
-from contextlib import contextmanager
+import os
+import warnings
 from functools import cache
 
-__all__ = ["keep_freed_memory", "release_free_memory"]
+__all__ = ["keep_freed_memory", "release_free_memory", "user_malloc_settings"]
 
 # mallopt parameters, from glibc's <malloc.h>
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-# While tscc works: blocks up to 1 GiB come from the heap, and up to 2 GiB of
-# free memory may stay at its top.
-_WORKING_MMAP_THRESHOLD = 2**30
-_WORKING_TRIM_THRESHOLD = 2**31 - 1
-# After: the values glibc's own adaptive thresholds settle on in a program
-# that frees large arrays (the 32 MiB ceiling of the mmap threshold, and twice
-# that for trimming), which setting them by hand switches off.
-_RESTING_MMAP_THRESHOLD = 32 * 2**20
-_RESTING_TRIM_THRESHOLD = 64 * 2**20
-
-_lock = threading.Lock()
-_depth = 0
+# Blocks up to 1 GiB come from the heap, and up to 2 GiB of free memory may
+# stay at its top: every tensor of a batch, many batches over.
+_KEEP_MMAP_THRESHOLD = 2**30
+_KEEP_TRIM_THRESHOLD = 2**31 - 1
+# glibc reads these at start-up; a user who set one has chosen the heap's
+# behaviour, and tscc does not override it.
+_MALLOC_VARIABLES = (
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+    "MALLOC_ARENA_MAX",
+)
+_OTHER_ALLOCATORS = ("jemalloc", "tcmalloc", "mimalloc")
 
 
 @cache
@@ -47,6 +48,88 @@ def _glibc():
         return None
     glibc = hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")
     return libc if glibc else None
+
+
+def user_malloc_settings(environ=None):
+    """The allocator settings the user chose for this process, if any.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        Environment to read; ``None`` reads ``os.environ``.
+
+    Returns
+    -------
+    settings : list of str
+        ``MALLOC_*`` variables that are set, ``GLIBC_TUNABLES`` when it holds
+        ``glibc.malloc`` tunables, and ``LD_PRELOAD`` when it loads another
+        allocator (jemalloc, tcmalloc, mimalloc). Empty when glibc runs with
+        its defaults.
+
+    Examples
+    --------
+    >>> from tscc.heap import user_malloc_settings
+    >>> user_malloc_settings({"MALLOC_TRIM_THRESHOLD_": "65536"})
+    ['MALLOC_TRIM_THRESHOLD_']
+    >>> user_malloc_settings({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
+    ['GLIBC_TUNABLES']
+    >>> user_malloc_settings({})
+    []
+    """
+    environ = os.environ if environ is None else environ
+    chosen = [name for name in _MALLOC_VARIABLES if name in environ]
+    if "glibc.malloc." in environ.get("GLIBC_TUNABLES", ""):
+        chosen.append("GLIBC_TUNABLES")
+    preload = environ.get("LD_PRELOAD", "")
+    if any(name in preload for name in _OTHER_ALLOCATORS):
+        chosen.append("LD_PRELOAD")
+    return chosen
+
+
+def keep_freed_memory():
+    """Opt in to keeping freed memory in the heap, for the rest of the process.
+
+    glibc then serves blocks up to 1 GiB from its heap and keeps up to 2 GiB
+    of free memory there for the next allocation, instead of handing it back
+    to the operating system and faulting it in again: ``transform`` in a fresh
+    process and training epochs run faster (see the speed page of the
+    documentation), and the process holds on to the memory it has freed,
+    until :func:`release_free_memory` or its end.
+
+    This is a process-wide setting that lasts: glibc cannot restore its
+    adaptive defaults once they are changed. Call it yourself, in a program
+    that spends its time in tscc; tscc never calls it. The same setting at
+    start-up: ``MALLOC_MMAP_THRESHOLD_=1073741824
+    MALLOC_TRIM_THRESHOLD_=2147483647``.
+
+    Returns
+    -------
+    applied : bool
+        True if the setting was made. False, with a warning, where the user
+        already chose the allocator's settings (:func:`user_malloc_settings`),
+        and False without glibc.
+
+    Examples
+    --------
+    >>> from tscc.heap import keep_freed_memory
+    >>> keep_freed_memory()  # doctest: +SKIP
+    True
+    """
+    chosen = user_malloc_settings()
+    if chosen:
+        warnings.warn(
+            f"keep_freed_memory() left the allocator as it is: {', '.join(chosen)} "
+            "already chose its settings.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return False
+    libc = _glibc()
+    if libc is None:
+        return False
+    libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_MMAP_THRESHOLD)
+    libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_TRIM_THRESHOLD)
+    return True
 
 
 def release_free_memory():
@@ -65,48 +148,3 @@ def release_free_memory():
     """
     libc = _glibc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
-
-
-def _set_thresholds(mmap_threshold, trim_threshold):
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
-        libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
-
-
-@contextmanager
-def keep_freed_memory():
-    """Keep freed memory in the heap inside the block, trim it at the end.
-
-    Inside the outermost such block, glibc serves large allocations from the
-    heap and keeps what is freed there for the next allocation, instead of
-    returning it to the system and faulting it in again. On leaving that block
-    the free memory is handed back (:func:`release_free_memory`). Nested and
-    concurrent blocks share one setting: the last to leave restores it.
-
-    Yields
-    ------
-    None
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from tscc.heap import keep_freed_memory
-    >>> with keep_freed_memory():
-    ...     total = sum(float(np.ones(2**20).sum()) for _ in range(3))
-    >>> total
-    3145728.0
-    """
-    global _depth
-    with _lock:
-        _depth += 1
-        if _depth == 1:
-            _set_thresholds(_WORKING_MMAP_THRESHOLD, _WORKING_TRIM_THRESHOLD)
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                _set_thresholds(_RESTING_MMAP_THRESHOLD, _RESTING_TRIM_THRESHOLD)
-                release_free_memory()

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
+from ._validation import restore_device
 from ._version import __version__
-from .encoder import TSEncoder
+from .encoder import rebuild_encoder
 
 __all__ = ["FORMAT_VERSION", "save_model", "load_model"]
 
@@ -54,8 +56,6 @@ def save_model(estimator, path):
         ``RandomState`` instance and a ``memory`` that is a ``joblib.Memory``
         are stored as ``None``.
     """
-    from sklearn.utils.validation import check_is_fitted
-
     check_is_fitted(estimator)
     params = estimator.get_params()
     if not isinstance(params["random_state"], Integral | type(None)):
@@ -90,7 +90,7 @@ def save_model(estimator, path):
     torch.save(payload, Path(path))
 
 
-def load_model(path, device=None):
+def load_model(path, estimator_class, device=None):
     """Read an estimator written by :func:`save_model`; runs no code from the file.
 
     Parameters
@@ -98,6 +98,9 @@ def load_model(path, device=None):
     path : str or path-like
         File written by :func:`save_model` or
         :meth:`tscc.TSCCClusterer.save`.
+    estimator_class : type
+        Class to build, :class:`~tscc.TSCCClusterer` (what
+        :meth:`tscc.TSCCClusterer.load` passes).
     device : str, default=None
         Device for the encoder. ``None`` uses the device it was fitted on when
         that is available here, else the CPU.
@@ -113,9 +116,6 @@ def load_model(path, device=None):
         If the file is not a tscc model, or was written in another format
         version.
     """
-    from ._validation import resolve_device
-    from .estimator import TSCCClusterer
-
     try:
         payload = torch.load(Path(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -144,7 +144,7 @@ def load_model(path, device=None):
     # Files from before cluster_loss existed were fitted with the paper's term;
     # the current default would refit them with another one.
     params.setdefault("cluster_loss", "fcm")
-    estimator = TSCCClusterer(**params)
+    estimator = estimator_class(**params)
     fitted = json.loads(payload["fitted"])
     encoder_kwargs = fitted.pop("encoder_kwargs")
     feature_names = fitted.pop("feature_names_in_", None)
@@ -155,16 +155,7 @@ def load_model(path, device=None):
     estimator.labels_ = payload["labels"].numpy()
     estimator.cluster_centers_ = payload["cluster_centers"].numpy()
     estimator._encoder_kwargs = encoder_kwargs
-    if device is None:
-        saved = torch.device(estimator.device_)
-        usable = saved.type == "cpu" or (
-            saved.type == "cuda" and torch.cuda.is_available()
-        )
-        target = saved if usable else torch.device("cpu")
-    else:
-        target = resolve_device(device)
-    encoder = TSEncoder(**encoder_kwargs)
-    encoder.load_state_dict(payload["encoder"])
-    estimator.encoder_ = encoder.to(target).eval()
+    target = restore_device(estimator.device_, device)
+    estimator.encoder_ = rebuild_encoder(encoder_kwargs, payload["encoder"], target)
     estimator.device_ = str(target)
     return estimator

@@ -1,40 +1,45 @@
-"""Training and encoding loops for the TSCC encoder.
+"""The TSCC training pipeline: pretraining, fine-tuning and batched encoding.
 
-The estimator calls these with validated tensors; nothing here knows about
-scikit-learn. One optimizer step per batch, all clusters at once, the last
-partial batch included.
+The estimator calls :func:`pretrain_encoder` and :func:`finetune_encoder` with
+validated series; nothing here knows about scikit-learn. One optimizer step per
+batch, all clusters at once, the last partial batch included.
 """
 
 import math
 import time
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .augmentation import draw_crops, take_windows
-from .clustering import fuzzy_memberships, squared_distances
+from .clustering import fuzzy_center_step, fuzzy_memberships, squared_distances
 from .encoder import TSEncoder
 from .losses import (
     fuzzy_clustering_loss,
     fuzzy_scatter_ratio_loss,
     hierarchical_contrastive_loss,
 )
+from .progress import PHASE_NAMES, TrainingProgress
 
 __all__ = [
     "EpochConfig",
+    "FinetuneSettings",
+    "ClusterState",
+    "pretrain_encoder",
+    "finetune_encoder",
+    "update_clusters",
     "train_epoch",
     "run_epochs",
     "seeded_torch",
-    "pretrain_encoder",
     "encode_features",
     "max_pool_observed",
 ]
 
-PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning"}
 
-
+@dataclass(frozen=True)
 class EpochConfig:
     """Settings of a training epoch that do not change between epochs.
 
@@ -50,16 +55,78 @@ class EpochConfig:
         Device the encoder lives on.
     """
 
-    def __init__(self, batch_size, temporal_unit, max_train_length, device):
-        self.batch_size = batch_size
-        self.temporal_unit = temporal_unit
-        self.max_train_length = max_train_length
-        self.device = device
+    batch_size: int
+    temporal_unit: int
+    max_train_length: int | None
+    device: torch.device
 
     @property
     def min_overlap(self):
         """Smallest overlap of the two crops, ``2 ** (temporal_unit + 1)``."""
         return 2 ** (self.temporal_unit + 1)
+
+    def steps(self, n_series):
+        """Optimizer steps of an epoch over ``n_series`` series."""
+        return math.ceil(n_series / self.batch_size)
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Settings of joint fine-tuning (see :class:`~tscc.TSCCClusterer`).
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs to run at most.
+    lr : float
+        AdamW learning rate.
+    m : float
+        Fuzzifier of the memberships, > 1.
+    cluster_loss : {"fcm_ratio", "fcm"}
+        Clustering term (see :func:`train_epoch`).
+    cluster_weight : float
+        Weight of the clustering term.
+    cluster_fraction : float
+        Share of each batch encoded again for the clustering term.
+    center_update_interval : int
+        Epochs between two centre updates over all series.
+    tol : float
+        Stop when fewer than this share of the labels changed at an update.
+    """
+
+    epochs: int
+    lr: float
+    m: float
+    cluster_loss: str
+    cluster_weight: float
+    cluster_fraction: float
+    center_update_interval: int
+    tol: float
+
+
+@dataclass
+class ClusterState:
+    """The clustering of fine-tuning, as of its last centre update.
+
+    Parameters
+    ----------
+    centers : torch.Tensor of shape (n_clusters, repr_dims)
+        Cluster centres, on the training device.
+    features : torch.Tensor of shape (n_series, repr_dims)
+        Features of every series the centres were computed from.
+    labels : torch.Tensor of shape (n_series,)
+        Nearest centre of each series.
+    converged : bool, default=False
+        Whether the last update changed fewer labels than ``tol``.
+    """
+
+    centers: torch.Tensor
+    features: torch.Tensor
+    labels: torch.Tensor = field(init=False)
+    converged: bool = False
+
+    def __post_init__(self):
+        self.labels = squared_distances(self.features, self.centers).argmin(dim=1)
 
 
 def max_pool_observed(z, observed):
@@ -120,6 +187,7 @@ def train_epoch(
     cluster_weight=0.0,
     cluster_fraction=1.0,
     cluster_loss="fcm",
+    progress=None,
 ):
     """Run one epoch of contrastive (and, with ``centers``, clustering) training.
 
@@ -155,6 +223,8 @@ def train_epoch(
         (:func:`~tscc.losses.fuzzy_scatter_ratio_loss`), which needs two
         series: at least two of each batch enter the term, and a batch of a
         single series trains on the contrastive loss alone.
+    progress : TrainingProgress, default=None
+        Told of every optimizer step.
 
     Returns
     -------
@@ -196,6 +266,8 @@ def train_epoch(
         optimizer.step()
         # accumulate on the device: one host sync per epoch, not per batch
         totals += torch.stack([contrastive.detach(), cluster.detach()]) * len(batch)
+        if progress is not None:
+            progress.step(contrastive.detach(), None if centers is None else cluster)
     contrastive_mean, cluster_mean = (totals / n_series).tolist()
     return {
         "contrastive": contrastive_mean,
@@ -285,12 +357,12 @@ def copy_state(module):
     return {name: t.detach().clone() for name, t in module.state_dict().items()}
 
 
-def run_epochs(phase, n_epochs, run_epoch, encoder, record, should_stop=None):
+def run_epochs(phase, n_epochs, run_epoch, encoder, progress, should_stop=None):
     """Run ``run_epoch(1..n_epochs)``, checking and recording every epoch.
 
     Ctrl-C stops training: the encoder goes back to its weights at the end of
-    the last completed epoch, a warning says so, and False is returned so that
-    the caller finishes with what it has.
+    the last completed epoch, a warning says so, and the epochs completed so
+    far are returned, so that the caller finishes with what it has.
 
     Parameters
     ----------
@@ -302,18 +374,21 @@ def run_epochs(phase, n_epochs, run_epoch, encoder, record, should_stop=None):
         ``run_epoch(epoch) -> losses`` trains one epoch (see :func:`train_epoch`).
     encoder : torch.nn.Module
         The module being trained; restored on interruption.
-    record : callable
-        ``record(phase, epoch, n_epochs, losses)`` after each completed epoch.
+    progress : TrainingProgress
+        Told of every completed epoch.
     should_stop : callable, default=None
         ``should_stop() -> bool`` checked after each epoch, for early stopping.
 
     Returns
     -------
+    history : list of dict
+        One record per completed epoch: ``phase``, ``epoch`` and the losses.
     completed : bool
         False if training was interrupted.
     """
     snapshot = copy_state(encoder)
     name = PHASE_NAMES[phase]
+    history = []
     for epoch in range(1, n_epochs + 1):
         try:
             losses = run_epoch(epoch)
@@ -326,13 +401,14 @@ def run_epochs(phase, n_epochs, run_epoch, encoder, record, should_stop=None):
                 UserWarning,
                 stacklevel=2,
             )
-            return False
+            return history, False
         check_finite_losses(losses, name, epoch)
-        record(phase, epoch, n_epochs, losses)
+        history.append({"phase": phase, "epoch": epoch, **losses})
+        progress.epoch(phase, epoch, n_epochs, losses)
         if should_stop is not None and should_stop():
             break
         snapshot = copy_state(encoder)
-    return True
+    return history, True
 
 
 @contextmanager
@@ -375,11 +451,11 @@ def pretrain_encoder(
     device,
     torch_seed,
     crop_seed,
-    verbose=0,
+    progress=None,
 ):
     """Build an encoder and pretrain it with the contrastive loss alone.
 
-    A pure function of its arguments (``verbose`` aside), so that its result
+    A pure function of its arguments (``progress`` aside), so that its result
     can be cached with :class:`joblib.Memory`.
 
     Parameters
@@ -395,8 +471,8 @@ def pretrain_encoder(
     torch_seed, crop_seed : int
         Seeds of weight initialisation, masks and dropout, and of shuffling
         and crops.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    progress : TrainingProgress, default=None
+        Reports steps and epochs; ``None`` is silent.
 
     Returns
     -------
@@ -408,36 +484,160 @@ def pretrain_encoder(
         False if pretraining was interrupted with Ctrl-C.
     """
     device = torch.device(device)
+    progress = TrainingProgress(0) if progress is None else progress
     config = EpochConfig(batch_size, temporal_unit, max_train_length, device)
     series = pad_to_length(torch.tensor(X, dtype=torch.float32), config.min_overlap)
     rng = np.random.default_rng(crop_seed)
-    history = []
     with seeded_torch(torch_seed, device) as generator:
         encoder = TSEncoder(**encoder_kwargs).to(device)
         optimizer = torch.optim.AdamW(encoder.parameters(), lr=lr)
 
         def run_epoch(epoch):
-            return train_epoch(encoder, optimizer, series, config, rng, generator)
+            return train_epoch(
+                encoder, optimizer, series, config, rng, generator, progress=progress
+            )
 
-        def record(phase, epoch, n_epochs, losses):
-            history.append({"phase": phase, "epoch": epoch, **losses})
-            log_epoch(verbose, phase, epoch, n_epochs, losses)
-
-        completed = run_epochs("pretrain", epochs, run_epoch, encoder, record)
+        with progress.phase("pretrain", epochs, config.steps(len(series))):
+            history, completed = run_epochs(
+                "pretrain", epochs, run_epoch, encoder, progress
+            )
     state = {name: t.detach().cpu() for name, t in encoder.state_dict().items()}
     return state, history, completed
 
 
-def log_epoch(verbose, phase, epoch, n_epochs, losses):
-    """Print one progress line for an epoch when ``verbose`` is positive."""
-    if not verbose:
-        return
-    message = (
-        f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
-    )
-    if phase == "finetune":
-        message += f" cluster={losses['cluster']:.4f}"
-    print(f"[TSCC] {message} ({losses['seconds']:.1f}s)", flush=True)
+def finetune_encoder(
+    encoder,
+    series,
+    features,
+    centers,
+    settings,
+    config,
+    *,
+    torch_seed,
+    crop_seed,
+    progress=None,
+):
+    """Fine-tune an encoder and its cluster centres jointly.
+
+    Each epoch trains the encoder on the contrastive loss plus the clustering
+    term against fixed centres; every ``settings.center_update_interval``
+    epochs, and once more at the end, the centres are recomputed over all
+    series (:func:`update_clusters`). With ``settings.tol`` above 0, training
+    stops once an update changes fewer labels than that share.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+        The pretrained encoder, on ``config.device``; trained in place.
+    series : torch.Tensor of shape (n_series, T, C)
+        float32 training series on the CPU or ``config.device``; NaN marks
+        missing timestamps.
+    features : torch.Tensor of shape (n_series, repr_dims)
+        Features of ``series`` under the pretrained encoder.
+    centers : torch.Tensor of shape (n_clusters, repr_dims)
+        Initial centres (K-means on ``features``), on ``config.device``.
+    settings : FinetuneSettings
+        Epochs, learning rate and clustering settings.
+    config : EpochConfig
+        Batch size, crop settings and device.
+    torch_seed, crop_seed : int
+        Seeds of masks and dropout, and of shuffling and crops.
+    progress : TrainingProgress, default=None
+        Reports steps, epochs and centre updates; ``None`` is silent.
+
+    Returns
+    -------
+    clusters : ClusterState
+        The centres after the final update and the features of every series
+        under the fine-tuned encoder.
+    history : list of dict
+        One record per completed epoch.
+    completed : bool
+        False if fine-tuning was interrupted with Ctrl-C; the encoder then has
+        the weights of the last completed epoch.
+    """
+    progress = TrainingProgress(0) if progress is None else progress
+    train_series = pad_to_length(series, config.min_overlap)
+    rng = np.random.default_rng(crop_seed)
+    clusters = ClusterState(centers, features)
+    with seeded_torch(torch_seed, config.device) as generator:
+        optimizer = torch.optim.AdamW(encoder.parameters(), lr=settings.lr)
+
+        def run_epoch(epoch):
+            nonlocal clusters
+            losses = train_epoch(
+                encoder,
+                optimizer,
+                train_series,
+                config,
+                rng,
+                generator,
+                centers=clusters.centers,
+                m=settings.m,
+                cluster_weight=settings.cluster_weight,
+                cluster_fraction=settings.cluster_fraction,
+                cluster_loss=settings.cluster_loss,
+                progress=progress,
+            )
+            if epoch % settings.center_update_interval == 0 and epoch < settings.epochs:
+                clusters = update_clusters(
+                    encoder, series, clusters, settings, config, progress
+                )
+                if clusters.converged:
+                    progress.message(
+                        f"fine-tuning converged: fewer than tol={settings.tol} "
+                        "of the labels changed"
+                    )
+            return losses
+
+        with progress.phase("finetune", settings.epochs, config.steps(len(series))):
+            history, completed = run_epochs(
+                "finetune",
+                settings.epochs,
+                run_epoch,
+                encoder,
+                progress,
+                should_stop=lambda: clusters.converged,
+            )
+    clusters = update_clusters(encoder, series, clusters, settings, config, progress)
+    return clusters, history, completed
+
+
+def update_clusters(encoder, series, clusters, settings, config, progress=None):
+    """One fuzzy c-means centre step over the features of all series.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+        The encoder being fine-tuned.
+    series : torch.Tensor of shape (n_series, T, C)
+        All training series.
+    clusters : ClusterState
+        The clustering before the update.
+    settings : FinetuneSettings
+        Gives the fuzzifier ``m`` and ``tol``.
+    config : EpochConfig
+        Gives the batch size and device of the encoding.
+    progress : TrainingProgress, default=None
+        Told how many labels changed and which empty clusters were re-seeded.
+
+    Returns
+    -------
+    clusters : ClusterState
+        The new centres, features and labels; ``converged`` when fewer than
+        ``settings.tol`` of the labels changed.
+    """
+    progress = TrainingProgress(0) if progress is None else progress
+    features = encode_features(encoder, series, config.batch_size, config.device)
+    centers, reseeded = fuzzy_center_step(features, clusters.centers, settings.m)
+    if reseeded.numel():
+        progress.message(f"re-seeded empty clusters {reseeded.tolist()}")
+    # clone outside inference mode: the centres enter autograd graphs
+    updated = ClusterState(centers.clone(), features)
+    changed = (updated.labels != clusters.labels).double().mean().item()
+    updated.converged = changed < settings.tol
+    progress.message(f"centre update: {changed:.1%} of the labels changed")
+    return updated
 
 
 def pad_to_length(series, length):
@@ -450,11 +650,12 @@ def pad_to_length(series, length):
 
 
 def receptive_depth(n_timestamps):
-    """Smallest number of blocks whose receptive field covers a series.
+    """Fewest hidden blocks whose encoder's receptive field covers a series.
 
-    Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, so
-    ``depth`` blocks see ``1 + 4 * (2**depth - 1)`` timestamps; more blocks add
-    no context, only layers applied to each timestamp on its own.
+    Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, and the
+    encoder has ``depth + 1`` blocks (the hidden ones and the output block), so
+    it sees ``1 + 4 * (2**(depth + 1) - 1)`` timestamps; more blocks add no
+    context, only layers applied to each timestamp on its own.
 
     Parameters
     ----------
@@ -464,15 +665,15 @@ def receptive_depth(n_timestamps):
     Returns
     -------
     depth : int
-        At least 1.
+        At least 0 (the output block alone).
 
     Examples
     --------
     >>> from tscc.training import receptive_depth
     >>> receptive_depth(500), receptive_depth(150), receptive_depth(1)
-    (7, 6, 1)
+    (6, 5, 0)
     """
-    depth = 1
-    while 1 + 4 * (2**depth - 1) < n_timestamps:
+    depth = 0
+    while 1 + 4 * (2 ** (depth + 1) - 1) < n_timestamps:
         depth += 1
     return depth

@@ -11,8 +11,8 @@ never see them.
     python examples/benchmarks/finetune_trace.py --dataset phasenet-event \\
         --cluster-loss fcm_ratio --cluster-weights 1
 
-The per-update scores come from wrapping the estimator's private
-``_update_centers``; this is a diagnostic script, not an API.
+The per-update scores come from wrapping ``tscc.training.update_clusters``,
+which fine-tuning calls at every centre update.
 """
 
 import argparse
@@ -24,32 +24,31 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
-import tscc.estimator
+import tscc.training
 from tscc import TSCCClusterer
 from tscc.metrics import clustering_accuracy
-from tscc.training import encode_features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import DATASETS, DEFAULT_DATA_DIR, load_dataset  # noqa: E402
 
 
 def trace_updates(y, n_clusters, trace):
-    """Wrap ``_update_centers`` so that each update appends its two scores."""
-    update = tscc.estimator.TSCCClusterer._update_centers
+    """Wrap ``update_clusters`` so that each update appends its two scores."""
+    update = tscc.training.update_clusters
 
-    def traced(self, encoder, series, state, device):
-        update(self, encoder, series, state, device)
-        features = encode_features(encoder, series, self.batch_size, device)
+    def traced(encoder, series, clusters, settings, config, progress=None):
+        updated = update(encoder, series, clusters, settings, config, progress)
         kmeans = KMeans(n_clusters, n_init=10, random_state=0)
-        fresh = kmeans.fit_predict(features.cpu().numpy())
+        fresh = kmeans.fit_predict(updated.features.cpu().numpy())
         trace.append(
             (
-                clustering_accuracy(y, state["labels"].cpu().numpy()),
+                clustering_accuracy(y, updated.labels.cpu().numpy()),
                 clustering_accuracy(y, fresh),
             )
         )
+        return updated
 
-    tscc.estimator.TSCCClusterer._update_centers = traced
+    tscc.training.update_clusters = traced
 
 
 def main(argv=None):

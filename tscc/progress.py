@@ -1,0 +1,160 @@
+"""What a fit tells its user while it runs: progress bars, epoch lines, notes.
+
+A default fit at the paper's size takes most of an hour on two CPU cores, so
+``verbose=1`` shows one progress bar per training phase, over its optimizer
+steps, with the running losses and the time left (tqdm, in terminals and
+notebooks alike); ``verbose=2`` prints one line per epoch instead. Without
+tqdm installed, ``verbose=1`` falls back to the epoch lines.
+"""
+
+import time
+from contextlib import contextmanager
+
+__all__ = ["TrainingProgress"]
+
+PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning"}
+
+# Reading a loss off the device waits for the device; once a second is enough
+# for a human to read.
+_LOSS_REFRESH_SECONDS = 1.0
+
+
+def _tqdm():
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+class TrainingProgress:
+    """Progress reporting of a fit, as chosen by ``verbose``.
+
+    Parameters
+    ----------
+    verbose : int
+        ``0`` says nothing; ``1`` shows a progress bar per phase (one line per
+        epoch without tqdm); ``2`` or more prints one line per epoch.
+
+    Examples
+    --------
+    >>> from tscc.progress import TrainingProgress
+    >>> progress = TrainingProgress(verbose=2)
+    >>> with progress.phase("pretrain", n_epochs=2, steps_per_epoch=3):
+    ...     progress.epoch("pretrain", 1, 2, {"contrastive": 1.5, "cluster": 0.0,
+    ...                                       "seconds": 0.25})
+    [TSCC] pretrain epoch 1/2: contrastive=1.5000 (0.2s)
+    >>> progress.message("K-means initialisation of 2 centres")
+    [TSCC] K-means initialisation of 2 centres
+    """
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self._bar = None
+        self._losses = None
+        self._shown_at = 0.0
+
+    @property
+    def uses_bar(self):
+        """Whether phases show a progress bar (``verbose=1`` with tqdm)."""
+        return self.verbose == 1 and _tqdm() is not None
+
+    @contextmanager
+    def phase(self, phase, n_epochs, steps_per_epoch):
+        """Show a bar over the ``n_epochs * steps_per_epoch`` steps of a phase.
+
+        Parameters
+        ----------
+        phase : {"pretrain", "finetune"}
+            The training phase.
+        n_epochs : int
+            Epochs the phase will run at most.
+        steps_per_epoch : int
+            Optimizer steps per epoch.
+
+        Yields
+        ------
+        None
+        """
+        if not self.uses_bar or n_epochs == 0:
+            yield
+            return
+        self._bar = _tqdm()(
+            total=n_epochs * steps_per_epoch,
+            desc=PHASE_NAMES[phase],
+            unit="step",
+            dynamic_ncols=True,
+        )
+        self._losses, self._shown_at = None, 0.0
+        try:
+            yield
+        finally:
+            self._show_losses()
+            self._bar.close()
+            self._bar = None
+
+    def step(self, contrastive, cluster=None):
+        """Advance the bar by one optimizer step with its losses (tensors).
+
+        Parameters
+        ----------
+        contrastive : torch.Tensor
+            The step's contrastive loss.
+        cluster : torch.Tensor, default=None
+            The step's clustering loss, in fine-tuning.
+        """
+        if self._bar is None:
+            return
+        self._losses = (contrastive, cluster)
+        self._bar.update(1)
+        if time.monotonic() - self._shown_at >= _LOSS_REFRESH_SECONDS:
+            self._show_losses()
+
+    def _show_losses(self):
+        if self._losses is None:
+            return
+        contrastive, cluster = self._losses
+        postfix = {"contrastive": f"{float(contrastive):.4f}"}
+        if cluster is not None:
+            postfix["cluster"] = f"{float(cluster):.4f}"
+        self._bar.set_postfix(postfix, refresh=False)
+        self._shown_at = time.monotonic()
+
+    def epoch(self, phase, epoch, n_epochs, losses):
+        """Report a completed epoch: one line, unless a bar shows the phase.
+
+        Parameters
+        ----------
+        phase : {"pretrain", "finetune"}
+            The training phase.
+        epoch : int
+            One-based epoch number.
+        n_epochs : int
+            Epochs of the phase.
+        losses : dict
+            ``contrastive``, ``cluster`` and ``seconds`` of the epoch.
+        """
+        if not self.verbose or self.uses_bar:
+            return
+        message = (
+            f"{phase} epoch {epoch}/{n_epochs}: contrastive={losses['contrastive']:.4f}"
+        )
+        if phase == "finetune":
+            message += f" cluster={losses['cluster']:.4f}"
+        self.message(f"{message} ({losses['seconds']:.1f}s)")
+
+    def message(self, text):
+        """Print a note about the fit, above the bar if one is showing.
+
+        Parameters
+        ----------
+        text : str
+            The note, printed after ``[TSCC]``.
+        """
+        if not self.verbose:
+            return
+        line = f"[TSCC] {text}"
+        if self._bar is not None:
+            self._bar.write(line)
+        else:
+            print(line, flush=True)
