@@ -335,7 +335,7 @@ def _add_fit(commands):
         help="CSV file for the cluster of each series (default: none written)",
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print no per-epoch progress"
+        "-q", "--quiet", action="store_true", help="show no training progress"
     )
     _add_estimator_options(parser)
     parser.set_defaults(run=run_fit)

@@ -137,7 +137,11 @@ class TSCCClusterer(
         Seeds weights, crops, masks, dropout, shuffling and K-means. An int
         gives identical results from run to run on the CPU.
     verbose : int, default=0
-        ``0`` is silent; ``1`` prints one line per epoch with its losses.
+        ``0`` is silent. ``1`` shows a progress bar over the optimizer steps of
+        each training phase, with the running losses and the time left (needs
+        tqdm: ``pip install "tscc[progress]"``; without it, one line per
+        epoch). ``2`` prints one line per epoch with its losses instead.
+        ``history_`` keeps every epoch's numbers either way.
 
     Attributes
     ----------

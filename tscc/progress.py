@@ -33,8 +33,9 @@ class TrainingProgress:
     Parameters
     ----------
     verbose : int
-        ``0`` says nothing; ``1`` shows a progress bar per phase (one line per
-        epoch without tqdm); ``2`` or more prints one line per epoch.
+        ``0`` says nothing; ``1`` shows a progress bar per phase with the mean
+        losses of the epoch so far (one line per epoch without tqdm); ``2`` or
+        more prints one line per epoch.
 
     Examples
     --------
@@ -51,7 +52,7 @@ class TrainingProgress:
     def __init__(self, verbose):
         self.verbose = verbose
         self._bar = None
-        self._losses = None
+        self._reset_losses()
         self._shown_at = 0.0
 
     @property
@@ -85,7 +86,8 @@ class TrainingProgress:
             unit="step",
             dynamic_ncols=True,
         )
-        self._losses, self._shown_at = None, 0.0
+        self._reset_losses()
+        self._shown_at = 0.0
         try:
             yield
         finally:
@@ -94,29 +96,38 @@ class TrainingProgress:
             self._bar = None
 
     def step(self, contrastive, cluster=None):
-        """Advance the bar by one optimizer step with its losses (tensors).
+        """Advance the bar by one optimizer step with its losses.
+
+        The bar shows the mean losses of the epoch so far.
 
         Parameters
         ----------
         contrastive : torch.Tensor
-            The step's contrastive loss.
+            The step's contrastive loss, detached.
         cluster : torch.Tensor, default=None
-            The step's clustering loss, in fine-tuning.
+            The step's clustering loss, detached, in fine-tuning.
         """
         if self._bar is None:
             return
-        self._losses = (contrastive, cluster)
+        # sums stay on the device: no wait for it until the bar shows them
+        self._sums["contrastive"] = self._sums.get("contrastive", 0) + contrastive
+        if cluster is not None:
+            self._sums["cluster"] = self._sums.get("cluster", 0) + cluster
+        self._steps += 1
         self._bar.update(1)
         if time.monotonic() - self._shown_at >= _LOSS_REFRESH_SECONDS:
             self._show_losses()
 
+    def _reset_losses(self):
+        self._sums, self._steps = {}, 0
+
     def _show_losses(self):
-        if self._losses is None:
+        if not self._steps:
             return
-        contrastive, cluster = self._losses
-        postfix = {"contrastive": f"{float(contrastive):.4f}"}
-        if cluster is not None:
-            postfix["cluster"] = f"{float(cluster):.4f}"
+        postfix = {
+            name: f"{float(total) / self._steps:.4f}"
+            for name, total in self._sums.items()
+        }
         self._bar.set_postfix(postfix, refresh=False)
         self._shown_at = time.monotonic()
 
@@ -134,6 +145,9 @@ class TrainingProgress:
         losses : dict
             ``contrastive``, ``cluster`` and ``seconds`` of the epoch.
         """
+        if self._bar is not None:
+            self._show_losses()
+            self._reset_losses()
         if not self.verbose or self.uses_bar:
             return
         message = (

@@ -267,7 +267,9 @@ def train_epoch(
         # accumulate on the device: one host sync per epoch, not per batch
         totals += torch.stack([contrastive.detach(), cluster.detach()]) * len(batch)
         if progress is not None:
-            progress.step(contrastive.detach(), None if centers is None else cluster)
+            progress.step(
+                contrastive.detach(), None if centers is None else cluster.detach()
+            )
     contrastive_mean, cluster_mean = (totals / n_series).tolist()
     return {
         "contrastive": contrastive_mean,
