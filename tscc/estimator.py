@@ -91,16 +91,13 @@ class TSCCClusterer(
         ``"fcm_ratio"`` divides it by the total scatter of the same features,
         ``mean_i ||r_i - mean(r)||**2``: the encoder can then no longer lower
         the term by shrinking every feature towards the centres, only by
-        tightening the clusters relative to the spread of the data. In the
-        quality benchmark (see the docs) fine-tuning with ``"fcm"`` lowered
-        NMI below pretraining alone on most data sets, while ``"fcm_ratio"``
-        kept or raised it.
+        tightening the clusters relative to the spread of the data. The
+        benchmarks page of the documentation compares the two.
     cluster_fraction : float in (0, 1], default=0.5
         Share of each fine-tuning batch whose whole series are encoded again
         (mask off) for the clustering loss. The loss is a mean over them, so the
-        gradient is an unbiased estimate of the whole batch's; 0.5 keeps a
-        fine-tuning epoch within about 1.5x the cost of a pretraining epoch,
-        1.0 uses every series of every batch.
+        gradient is an unbiased estimate of the whole batch's at a fraction
+        of the cost of the extra pass; 1.0 uses every series of every batch.
     center_update_interval : int, default=2
         The centres are recomputed over all series every this many fine-tuning
         epochs, and once more at the end.
@@ -127,8 +124,9 @@ class TSCCClusterer(
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Arithmetic of the encoder's layers in training and encoding.
         ``"bfloat16"`` runs them under mixed precision (weights, losses and
-        features stay float32): 2-3x faster on hardware with bfloat16 matrix
-        units, at no measured cost in clustering quality. ``"auto"`` picks it on
+        features stay float32): faster on hardware with bfloat16 matrix
+        units (the speed page of the documentation has the numbers), with
+        the same clustering quality in the benchmarks. ``"auto"`` picks it on
         such hardware (CUDA GPUs of compute capability 8.0 and up, CPUs with
         AVX-512 BF16 or AMX) and ``"float32"`` elsewhere; ask for
         ``"float32"`` to get the same numbers on every CPU. On a CPU without

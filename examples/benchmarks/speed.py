@@ -4,7 +4,8 @@ For each size it times, in one process and one run:
 
 * a pretraining epoch and a fine-tuning epoch of ``TSCCClusterer`` (default
   architecture: depth 10, hidden 64, repr 32, batch 64);
-* ``transform`` of all series;
+* ``transform`` of all series, first thing in a fresh process and again
+  after the fit;
 * a plain reference: the same architecture built from ``nn.Conv1d`` with the
   TS2Vec loss written the straightforward way (``log_softmax`` of the similarity
   matrix with the diagonal cut out by ``tril``/``triu``), two crops forward and
@@ -56,10 +57,10 @@ class _RefEncoder(nn.Module):
     def __init__(self, input_dims, repr_dims=32, hidden=64, depth=10):
         super().__init__()
         self.fc = nn.Linear(input_dims, hidden)
-        chans = [hidden] * (depth - 1) + [repr_dims]
+        chans = [hidden] * depth + [repr_dims]  # the paper's: plus an output block
         blocks, cin = [], hidden
         for i, cout in enumerate(chans):
-            blocks.append(_RefBlock(cin, cout, 2**i, i == depth - 1))
+            blocks.append(_RefBlock(cin, cout, 2**i, i == depth))
             cin = cout
         self.blocks = nn.Sequential(*blocks)
         self.dropout = nn.Dropout(0.1)
@@ -146,6 +147,29 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def fresh_transform_seconds(X, device, precision, seed):
+    """Seconds of ``transform`` of all series, first thing in this process.
+
+    The encoder is fitted with no epochs on one batch (its speed does not
+    depend on its weights), as when a model is loaded to predict an archive.
+    """
+    from tscc import TSCCClusterer
+
+    est = TSCCClusterer(
+        pretrain_epochs=0,
+        finetune_epochs=0,
+        n_init=1,
+        device=device,
+        precision=precision,
+        random_state=seed,
+    ).fit(X[:64])
+    _sync(device)
+    start = time.perf_counter()
+    est.transform(X)
+    _sync(device)
+    return time.perf_counter() - start
+
+
 def tscc_timings(X, device, precision, seed):
     """Seconds of a pretraining epoch, a fine-tuning epoch and transform.
 
@@ -172,6 +196,7 @@ def tscc_timings(X, device, precision, seed):
 def run_size(n, t, device, precision, seed, reference):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, t, 1)).astype(np.float32)
+    fresh = fresh_transform_seconds(X, device, precision, seed)
     pre, fine, enc, used = tscc_timings(X, device, precision, seed)
     row = {
         "n_samples": n,
@@ -181,6 +206,7 @@ def run_size(n, t, device, precision, seed, reference):
         "pretrain_series_per_s": n / pre,
         "finetune_series_per_s": n / fine,
         "transform_series_per_s": n / enc,
+        "fresh_transform_series_per_s": n / fresh,
         "finetune_over_pretrain": fine / pre,
     }
     if reference:
@@ -270,10 +296,19 @@ def main():
         help="NxT of the GridSearchCV memory comparison (default: 512x128, "
         '--quick: 128x64; "none" skips it)',
     )
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="opt in to tscc.heap.keep_freed_memory() in each timed process",
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:  # child process: one size, so that peak memory is its own
+        if args.keep_freed_memory:
+            from tscc.heap import keep_freed_memory
+
+            keep_freed_memory()
         n, t = map(int, args.one.split("x"))
         row = run_size(
             n, t, args.device, args.precision[0], args.seed, not args.no_reference
@@ -288,6 +323,7 @@ def main():
             cmd = [sys.executable, __file__, "--one", size, "--device", args.device]
             cmd += ["--precision", precision, "--seed", str(args.seed)]
             cmd += ["--no-reference"] if args.no_reference else []
+            cmd += ["--keep-freed-memory"] if args.keep_freed_memory else []
             run = subprocess.run(cmd, check=True, capture_output=True, text=True)
             rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
             print(f"done {size} {precision}", file=sys.stderr, flush=True)
@@ -299,6 +335,7 @@ def main():
         ("pretrain_series_per_s", "pretrain/s", ".1f"),
         ("finetune_series_per_s", "finetune/s", ".1f"),
         ("finetune_over_pretrain", "ft/pt", ".2f"),
+        ("fresh_transform_series_per_s", "fresh transform/s", ".0f"),
         ("transform_series_per_s", "transform/s", ".0f"),
         ("reference_series_per_s", "reference/s", ".1f"),
         ("speedup_over_reference", "speed-up", ".2f"),
