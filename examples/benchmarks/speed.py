@@ -147,22 +147,21 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def fresh_transform_seconds(X, device, precision, seed):
-    """Seconds of ``transform`` of all series, first thing in this process.
-
-    The encoder is fitted with no epochs on one batch (its speed does not
-    depend on its weights), as when a model is loaded to predict an archive.
-    """
+def _fitted(X, device, precision, seed, epochs):
     from tscc import TSCCClusterer
 
-    est = TSCCClusterer(
-        pretrain_epochs=0,
-        finetune_epochs=0,
-        n_init=1,
+    return TSCCClusterer(
+        n_clusters=2,
+        pretrain_epochs=epochs,
+        finetune_epochs=epochs,
+        n_init=1 if epochs == 0 else 10,
         device=device,
         precision=precision,
         random_state=seed,
-    ).fit(X[:64])
+    ).fit(X)
+
+
+def _transform_seconds(est, X, device):
     _sync(device)
     start = time.perf_counter()
     est.transform(X)
@@ -170,27 +169,24 @@ def fresh_transform_seconds(X, device, precision, seed):
     return time.perf_counter() - start
 
 
+def fresh_transform_seconds(X, device, precision, seed):
+    """Seconds of ``transform`` of all series, first thing in this process.
+
+    The encoder is fitted with no epochs on one batch (its speed does not
+    depend on its weights), as when a model is loaded to predict an archive.
+    """
+    est = _fitted(X[:64], device, precision, seed, epochs=0)
+    return _transform_seconds(est, X, device)
+
+
 def tscc_timings(X, device, precision, seed):
     """Seconds of a pretraining epoch, a fine-tuning epoch and transform.
 
     Also returns the precision used (``precision`` with "auto" resolved).
     """
-    from tscc import TSCCClusterer
-
-    est = TSCCClusterer(
-        n_clusters=2,
-        pretrain_epochs=1,
-        finetune_epochs=1,
-        device=device,
-        precision=precision,
-        random_state=seed,
-    ).fit(X)
+    est = _fitted(X, device, precision, seed, epochs=1)
     pre, fine = (h["seconds"] for h in est.history_)
-    _sync(device)
-    start = time.perf_counter()
-    est.transform(X)
-    _sync(device)
-    return pre, fine, time.perf_counter() - start, est.precision_
+    return pre, fine, _transform_seconds(est, X, device), est.precision_
 
 
 def run_size(n, t, device, precision, seed, reference):
