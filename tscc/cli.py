@@ -16,8 +16,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.cluster import KMeans
 
 from ._version import __version__
+from .datasets import load_phasenet_windows
+from .estimator import TSCCClusterer
 from .io import (
     ARRAY_SUFFIXES,
     SEISMIC_SUFFIXES,
@@ -25,6 +28,9 @@ from .io import (
     load_array,
     read_windows,
 )
+from .metrics import clustering_scores
+from .plotting import plot_cluster_waveforms, plot_embedding, plot_history
+from .preprocessing import WaveformNormalizer
 
 __all__ = ["main"]
 
@@ -154,8 +160,6 @@ _DEPTH = _number_or("auto", "auto")
 
 
 def _add_estimator_options(parser):
-    from .estimator import TSCCClusterer
-
     defaults = TSCCClusterer().get_params()
     group = parser.add_argument_group(
         "estimator parameters",
@@ -447,8 +451,6 @@ def _read_input(args):
     if normalize == "auto":
         normalize = "maxabs" if kind == "seismic" else "none"
     if normalize != "none":
-        from .preprocessing import WaveformNormalizer
-
         X = WaveformNormalizer(normalize=normalize).fit_transform(X)
     return X, columns, normalize
 
@@ -477,8 +479,6 @@ def _describe(X, columns):
 
 
 def _load_model(path, device=None):
-    from .estimator import TSCCClusterer
-
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such model file: {path}")
     return TSCCClusterer.load(path, device=device)
@@ -524,8 +524,6 @@ def _output_columns(columns, labels):
 
 def run_fit(args):
     """Run ``tscc fit``: fit, save the model, write the labels."""
-    from .estimator import TSCCClusterer
-
     X, columns, normalize = _read_input(args)
     print(f"Read {_describe(X, columns)}; normalize={normalize}.", flush=True)
     # Options left out are absent from args (argparse.SUPPRESS).
@@ -595,13 +593,6 @@ def run_transform(args):
 
 def run_demo(args):
     """Run ``tscc demo``: TSCC and K-means on the bundled PhaseNet windows."""
-    from sklearn.cluster import KMeans
-
-    from .datasets import load_phasenet_windows
-    from .estimator import TSCCClusterer
-    from .metrics import clustering_scores
-    from .preprocessing import WaveformNormalizer
-
     quick = args.quick
     pretrain = args.pretrain_epochs
     finetune = args.finetune_epochs
@@ -678,8 +669,6 @@ def _demo_plots(out_dir, clusterer, X, labels, y, names, sampling_rate):
         return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from .plotting import plot_cluster_waveforms, plot_embedding, plot_history
 
     os.makedirs(out_dir, exist_ok=True)
     features = clusterer.transform(X)
