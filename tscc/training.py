@@ -114,10 +114,13 @@ class ClusterState:
         Cluster centres, on the training device.
     features : torch.Tensor of shape (n_series, repr_dims)
         Features of every series the centres were computed from.
-    labels : torch.Tensor of shape (n_series,)
-        Nearest centre of each series.
     converged : bool, default=False
         Whether the last update changed fewer labels than ``tol``.
+
+    Attributes
+    ----------
+    labels : torch.Tensor of shape (n_series,)
+        Nearest centre of each series, computed from the two above.
     """
 
     centers: torch.Tensor
