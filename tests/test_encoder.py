@@ -11,7 +11,6 @@ from tscc.encoder import (
     rebuild_encoder,
     timestamp_mask,
 )
-from tscc.training import encode_features
 
 
 def _reference_conv(conv, x):
@@ -223,40 +222,3 @@ def test_timestamp_mask_seeded_reproducible():
     a = timestamp_mask(4, 30, generator=torch.Generator().manual_seed(1))
     b = timestamp_mask(4, 30, generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
-
-
-def _series(n_series=21, n_timestamps=24, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    series = torch.randn(n_series, n_timestamps, 2, generator=gen)
-    series[2, 18:] = float("nan")  # variable length: NaN-padded at the end
-    series[-1, 5:] = float("nan")
-    return series
-
-
-def test_encode_features_independent_of_batch_composition():
-    encoder = _encoder(depth=3, hidden_dims=32, repr_dims=16).train()
-    series = _series()
-    full = encode_features(encoder, series, batch_size=8, device="cpu")
-    assert full.shape == (21, 16)
-    assert torch.isfinite(full).all()
-    assert encoder.training  # mode restored
-
-    subset = torch.tensor([20, 3, 11, 2, 7])
-    part = encode_features(encoder, series[subset], batch_size=8, device="cpu")
-    assert torch.equal(part, full[subset])
-
-    perm = torch.randperm(21, generator=torch.Generator().manual_seed(1))
-    permuted = encode_features(encoder, series[perm], batch_size=8, device="cpu")
-    assert torch.equal(permuted, full[perm])
-
-
-def test_encode_features_is_max_pool_of_observed_timestamps():
-    encoder = _encoder(depth=2).eval()
-    series = _series(n_series=4, n_timestamps=20)
-    features = encode_features(encoder, series, batch_size=4, device="cpu")
-    with torch.no_grad():
-        z = encoder(series)
-    expected = z.amax(dim=1)
-    expected[2] = z[2, :18].amax(dim=0)
-    expected[3] = z[3, :5].amax(dim=0)
-    torch.testing.assert_close(features, expected)

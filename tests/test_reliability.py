@@ -1,10 +1,11 @@
-"""Hard inputs, training failures, interruption and safe persistence."""
+"""Hard inputs, training failures and interruption of a fit."""
 
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from _shared import TINY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -12,19 +13,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 import tscc.training
 from tscc import TSCCClusterer
-from tscc.persistence import FORMAT_VERSION
-
-TINY = dict(
-    repr_dims=4,
-    hidden_dims=4,
-    depth=1,
-    pretrain_epochs=1,
-    finetune_epochs=1,
-    batch_size=8,
-    n_init=1,
-    device="cpu",
-    random_state=0,
-)
 
 
 def series(n=12, t=16, c=None, seed=0):
@@ -192,10 +180,6 @@ def test_fit_input_table(make_X, params, expected):
         np.testing.assert_array_equal(X, before)
 
 
-def test_input_table_is_large_enough():
-    assert len(FIT_CASES) + len(PARAM_CASES) >= 30
-
-
 @pytest.mark.parametrize(("params", "message"), PARAM_CASES)
 def test_bad_parameter_table(params, message):
     with pytest.raises(ValueError, match=message):
@@ -234,23 +218,6 @@ def test_predict_input_errors(fitted, X, message):
 # ------------------------------------------------------- training failures
 
 
-def test_non_finite_loss_names_phase_and_epoch(monkeypatch):
-    real_epoch = tscc.training.train_epoch
-    calls = []
-
-    def nan_in_second_epoch(*args, **kwargs):
-        losses = real_epoch(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 2:
-            losses = {**losses, "contrastive": float("nan")}
-        return losses
-
-    monkeypatch.setattr(tscc.training, "train_epoch", nan_in_second_epoch)
-    est = TSCCClusterer(**{**TINY, "pretrain_epochs": 3})
-    with pytest.raises(FloatingPointError, match="pretraining loss .* epoch 2.*Scale"):
-        est.fit(series())
-
-
 @pytest.mark.filterwarnings("ignore:Number of distinct clusters")
 def test_collapse_into_one_cluster_is_warned():
     with pytest.warns(ConvergenceWarning, match="Only 1 of n_clusters=2"):
@@ -286,156 +253,6 @@ def test_ctrl_c_keeps_last_completed_epoch(monkeypatch, phase, interrupt_at):
         "pretrain" if phase == "pretrain" else "finetune"
     )
     check_fitted_outputs(est, X)
-
-
-def test_ctrl_c_restores_weights_of_last_epoch(monkeypatch):
-    """Interrupting epoch 2 gives the model a 1-epoch fit would have had."""
-    X = series()
-    one_epoch = TSCCClusterer(**{**TINY, "pretrain_epochs": 1, "finetune_epochs": 0})
-    one_epoch.fit(X)
-
-    real_epoch = tscc.training.train_epoch
-
-    def fail_after_a_step(encoder, optimizer, *args, **kwargs):
-        if fail_after_a_step.calls == 1:
-            # change the weights mid-epoch, then interrupt
-            real_epoch(encoder, optimizer, *args, **kwargs)
-            raise KeyboardInterrupt
-        fail_after_a_step.calls += 1
-        return real_epoch(encoder, optimizer, *args, **kwargs)
-
-    fail_after_a_step.calls = 0
-    monkeypatch.setattr(tscc.training, "train_epoch", fail_after_a_step)
-    interrupted = TSCCClusterer(**{**TINY, "pretrain_epochs": 3, "finetune_epochs": 0})
-    with pytest.warns(UserWarning, match="keeps the weights of epoch 1"):
-        interrupted.fit(X)
-    np.testing.assert_array_equal(interrupted.transform(X), one_epoch.transform(X))
-
-
-# ------------------------------------------------------------ persistence
-
-
-def test_save_and_load_round_trip(fitted, tmp_path):
-    X = series()
-    path = tmp_path / "model.tscc"
-    assert fitted.save(path) is fitted
-    loaded = TSCCClusterer.load(path)
-    assert loaded.get_params() == fitted.get_params()
-    np.testing.assert_array_equal(loaded.labels_, fitted.labels_)
-    np.testing.assert_array_equal(loaded.cluster_centers_, fitted.cluster_centers_)
-    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
-    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
-    assert loaded.history_ == fitted.history_
-    assert (loaded.depth_, loaded.n_iter_) == (fitted.depth_, fitted.n_iter_)
-    assert loaded.device_ == "cpu"
-
-
-def test_models_from_before_cluster_loss_keep_the_papers_term(fitted, tmp_path):
-    import json
-    import pickle
-
-    path = tmp_path / "model.tscc"
-    fitted.save(path)
-    payload = torch.load(path, weights_only=True)
-    params = json.loads(payload["params"])
-    del params["cluster_loss"]
-    payload["params"] = json.dumps(params)
-    torch.save(payload, path)
-    assert TSCCClusterer.load(path).cluster_loss == "fcm"
-
-    state = fitted.__getstate__()
-    del state["cluster_loss"]
-    restored = TSCCClusterer.__new__(TSCCClusterer)
-    restored.__setstate__(pickle.loads(pickle.dumps(state)))
-    assert restored.cluster_loss == "fcm"
-    X = series()
-    np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
-
-
-def test_save_with_memory_object_and_random_state_instance(tmp_path):
-    import joblib
-
-    X = series()
-    est = TSCCClusterer(
-        **{
-            **TINY,
-            "memory": joblib.Memory(None),
-            "random_state": np.random.RandomState(0),
-        }
-    ).fit(X)
-    est.save(tmp_path / "m.tscc")
-    loaded = TSCCClusterer.load(tmp_path / "m.tscc")
-    assert loaded.memory is None and loaded.random_state is None
-    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
-
-
-def test_save_keeps_feature_names(tmp_path):
-    X = frame()
-    est = TSCCClusterer(**TINY).fit(X)
-    est.save(tmp_path / "m.tscc")
-    loaded = TSCCClusterer.load(tmp_path / "m.tscc")
-    assert list(loaded.feature_names_in_) == list(X.columns)
-    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
-
-
-def test_save_unfitted_raises(tmp_path):
-    from sklearn.exceptions import NotFittedError
-
-    with pytest.raises(NotFittedError):
-        TSCCClusterer().save(tmp_path / "m.tscc")
-
-
-def test_load_rejects_other_format_version(fitted, tmp_path):
-    path = tmp_path / "model.tscc"
-    fitted.save(path)
-    payload = torch.load(path, weights_only=True)
-    payload["format_version"] = FORMAT_VERSION + 1
-    torch.save(payload, path)
-    with pytest.raises(ValueError, match="format version 2 .* reads format version 1"):
-        TSCCClusterer.load(path)
-
-
-def test_load_rejects_files_that_are_not_models(tmp_path):
-    path = tmp_path / "other.pt"
-    torch.save({"weights": torch.zeros(3)}, path)
-    with pytest.raises(ValueError, match="not a tscc model"):
-        TSCCClusterer.load(path)
-
-
-@pytest.mark.parametrize(
-    "content",
-    [b"not a zip file", b"hello\n", b"", b"\x80\x02}q\x00.", bytes(range(256))],
-    ids=["text", "short-text", "empty", "truncated-pickle", "binary"],
-)
-def test_load_rejects_damaged_files_with_value_error(tmp_path, content):
-    path = tmp_path / "damaged.tscc"
-    path.write_bytes(content)
-    with pytest.raises(ValueError, match="not a (readable )?tscc model"):
-        TSCCClusterer.load(path)
-
-
-def test_load_missing_file_raises_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        TSCCClusterer.load(tmp_path / "missing.tscc")
-
-
-class _Exploit:
-    """Pickles to a call that creates a file: what a malicious model would do."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        return (open, (str(self.target), "w"))
-
-
-def test_load_executes_no_code_from_the_file(tmp_path):
-    marker = tmp_path / "pwned"
-    path = tmp_path / "evil.tscc"
-    torch.save({"format": "tscc.TSCCClusterer", "payload": _Exploit(marker)}, path)
-    with pytest.raises(ValueError, match="not a readable tscc model"):
-        TSCCClusterer.load(path)
-    assert not marker.exists()
 
 
 # ---------------------------------------------------------- property tests
