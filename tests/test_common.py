@@ -1,19 +1,11 @@
 """scikit-learn's own estimator checks on a fast configuration."""
 
+from _shared import TINY
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tscc import TSCCClusterer
 
-FAST = dict(
-    repr_dims=8,
-    hidden_dims=8,
-    depth=2,
-    pretrain_epochs=1,
-    finetune_epochs=1,
-    batch_size=16,
-    n_init=2,
-    device="cpu",
-)
+FAST = {**TINY, "batch_size": 16}  # fewer optimizer steps per check
 
 EXPECTED_FAILED_CHECKS = {}
 

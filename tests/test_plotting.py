@@ -115,18 +115,13 @@ def test_plot_history_png(tmp_path):
 
 
 def test_plot_history_of_a_fitted_estimator(tmp_path):
+    from _shared import TINY
+
     from tscc import TSCCClusterer
 
     X = np.random.default_rng(0).normal(size=(12, 16))
     clusterer = TSCCClusterer(
-        2,
-        depth=2,
-        hidden_dims=8,
-        pretrain_epochs=2,
-        finetune_epochs=0,
-        n_init=1,
-        device="cpu",
-        random_state=0,
+        **{**TINY, "pretrain_epochs": 2, "finetune_epochs": 0}
     ).fit(X)
     fig = plot_history(clusterer)
     assert "no fine-tuning" in fig.axes[1].texts[0].get_text()
