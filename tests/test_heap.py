@@ -38,9 +38,11 @@ def libc(monkeypatch):
     return recorder
 
 
-def test_fit_and_inference_leave_the_allocator_alone(libc):
+def test_fit_and_inference_leave_the_allocator_settings_alone(libc):
     X = np.random.default_rng(0).normal(size=(12, 16))
     est = TSCCClusterer(**TINY).fit(X)
+    assert libc.calls == [("malloc_trim", 0)]  # what training freed, once
+    libc.calls.clear()
     est.predict(X)
     est.predict_proba(X)
     est.transform(X)

@@ -25,6 +25,7 @@ from ._validation import (
 )
 from .clustering import fuzzy_memberships, kmeans_centers, squared_distances
 from .encoder import rebuild_encoder
+from .heap import release_free_memory
 from .persistence import load_model, save_model
 from .progress import TrainingProgress
 from .training import (
@@ -399,6 +400,9 @@ class TSCCClusterer(
         features = features.double().cpu().numpy()
         self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
         self._warn_if_collapsed()
+        # Training frees gigabytes in fragments that glibc keeps; hand them
+        # back once, as fit returns (no setting changes: an action, not a mode).
+        release_free_memory()
         return features, X.dtype
 
     def _check_training_series(self, X):

@@ -8,8 +8,10 @@ freed blocks back to the operating system (``munmap``, or trimming the top of
 the heap), and the next batch faults the same pages in again. A program that
 spends its time in tscc can opt in to keeping that memory, for the rest of the
 process, with :func:`keep_freed_memory` (or the equivalent environment
-variables before it starts, see the speed page of the documentation);
-:func:`release_free_memory` hands free heap memory back on request.
+variables before it starts, see the speed page of the documentation).
+:func:`release_free_memory` hands free heap memory back: ``fit`` calls it once
+as it returns, as the memory training freed is many times the model's; it
+changes no setting, and inference never calls it.
 """
 
 import ctypes
