@@ -6,7 +6,8 @@ estimator implementing Time Series Contrastive Clustering.
 :mod:`tscc.datasets` loads labelled waveforms (including real seismic windows
 shipped with the package); :mod:`tscc.preprocessing` normalises waveforms;
 :mod:`tscc.metrics` scores clusterings; :mod:`tscc.io` reads series from
-``.npy``/``.npz``/``.csv`` files and windows from seismic recordings (ObsPy);
+``.npy``/``.npz``/``.csv`` files and windows from seismic recordings (ObsPy),
+and writes archives larger than memory to a windows store (Zarr);
 :mod:`tscc.plotting` draws clusterings (matplotlib); :mod:`tscc.cli` is the
 ``tscc`` command line.
 """
@@ -14,7 +15,7 @@ shipped with the package); :mod:`tscc.preprocessing` normalises waveforms;
 from ._version import __version__
 from .datasets import load_npz_dataset, load_phasenet_windows
 from .estimator import TSCCClusterer
-from .io import load_array, read_windows
+from .io import load_array, open_windows, read_windows, write_windows
 from .metrics import clustering_accuracy, clustering_scores
 from .preprocessing import WaveformNormalizer
 from .synthetic import make_microseismic
@@ -28,6 +29,8 @@ __all__ = [
     "load_npz_dataset",
     "load_phasenet_windows",
     "make_microseismic",
+    "open_windows",
     "read_windows",
+    "write_windows",
     "__version__",
 ]

@@ -10,19 +10,30 @@ waveform it came from. :func:`expand_paths` (:mod:`tscc.io.paths`) turns the
 files, directories and glob patterns given as input into file names, for
 :func:`~tscc.read_windows` and the command line alike.
 
+For archives larger than memory, :func:`write_windows` (:mod:`tscc.io.store`)
+cuts recordings group of files by group of files into a Zarr store on disk,
+resumably, and :func:`open_windows` opens it as windows whose ``X`` is a lazy
+Dask array.
+
 ObsPy is needed only by :func:`~tscc.read_windows` and is imported when it is
-called: install it with ``pip install "tscc[seismic]"``.
+called: install it with ``pip install "tscc[seismic]"``. Zarr and Dask are
+needed only by :func:`write_windows` and :func:`open_windows`: ``pip install
+"tscc[dask]"``.
 """
 
 from .arrays import ARRAY_SUFFIXES, load_array
 from .paths import expand_paths
+from .store import StoreSummary, open_windows, write_windows
 from .windows import SEISMIC_SUFFIXES, SeismicWindows, read_windows
 
 __all__ = [
     "ARRAY_SUFFIXES",
     "SEISMIC_SUFFIXES",
     "SeismicWindows",
+    "StoreSummary",
     "expand_paths",
     "load_array",
+    "open_windows",
     "read_windows",
+    "write_windows",
 ]

@@ -6,6 +6,7 @@
 
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,15 +39,19 @@ _OBSPY_HINT = 'pip install "tscc[seismic]"'
 class SeismicWindows:
     """Windows cut from seismic recordings, with their provenance.
 
-    Returned by :func:`~tscc.read_windows`. ``len(windows)`` is the number of
-    windows; row ``i`` of every array describes window ``i``.
+    Returned by :func:`~tscc.read_windows`, and by :func:`~tscc.open_windows`
+    for a store written by :func:`~tscc.write_windows`. ``len(windows)`` is the
+    number of windows; row ``i`` of every array describes window ``i``.
 
     Attributes
     ----------
-    X : ndarray of shape (n_windows, n_timestamps, n_channels)
+    X : ndarray or dask.array.Array of shape (n_windows, n_timestamps, n_channels)
         The waveforms, in the units of the files (usually counts), channels in
         the order of ``channels``. NaN marks missing samples (only with
-        ``gaps="nan"``).
+        ``gaps="nan"``). A NumPy array from :func:`~tscc.read_windows`; a lazy
+        Dask array over the store, chunked along windows, from
+        :func:`~tscc.open_windows` (``X.compute()`` or ``X[i:j].compute()``
+        reads windows into memory).
     source : ndarray of shape (n_windows,), dtype str
         The file(s) each window was read from, joined by ``";"`` when a
         window spans several files; ``"<Stream>"`` for in-memory streams.
@@ -205,6 +210,46 @@ def read_windows(
     '2020-01-01T00:00:02.000000Z'
     """
     obspy = _import_obspy()
+    settings = _check_settings(window, step, channels, bandpass, sampling_rate, gaps)
+    traces = _read_traces(obspy, source, format)
+    groups, skipped = _group_traces(traces, settings.components)
+    if not groups:
+        raise ValueError(_no_group_message(traces, settings.components, skipped))
+    columns, rate = _cut_traces(obspy, groups, settings)
+    if not columns["X"]:
+        raise ValueError(
+            f"No window of {settings.window} s could be cut from {len(traces)} "
+            "traces: every stretch of data "
+            + (
+                "covered by all channels "
+                if len(settings.components or "Z") > 1
+                else ""
+            )
+            + "is shorter than the window."
+        )
+    n_timestamps, n_channels = columns["X"][0].shape
+    return SeismicWindows(
+        X=_stack_windows(columns["X"], (n_timestamps, n_channels), dtype),
+        source=np.array(columns["source"], dtype=str),
+        trace_id=np.array(columns["trace_id"], dtype=str),
+        starttime=np.array(columns["starttime"], dtype=str),
+        sampling_rate=float(rate),
+        channels=settings.components or "",
+    )
+
+
+class _Settings(NamedTuple):
+    """Checked windowing options, shared by read_windows and write_windows."""
+
+    window: float
+    step: float
+    components: str | None
+    bandpass: tuple | None
+    sampling_rate: float | None
+    gaps: str
+
+
+def _check_settings(window, step, channels, bandpass, sampling_rate, gaps):
     window, step = _check_window(window, step)
     components = _check_channels(channels)
     if bandpass is not None:
@@ -213,52 +258,66 @@ def read_windows(
         raise ValueError(f"gaps must be 'skip' or 'nan', got {gaps!r}.")
     if sampling_rate is not None and not sampling_rate > 0:
         raise ValueError(f"sampling_rate must be positive, got {sampling_rate!r}.")
+    return _Settings(window, step, components, bandpass, sampling_rate, gaps)
 
-    traces = _read_traces(obspy, source, format)
-    groups, skipped = _group_traces(traces, components)
-    if not groups:
-        raise ValueError(_no_group_message(traces, components, skipped))
 
+def _window_samples(settings, rate):
+    """Samples per window and between window starts at ``rate`` Hz."""
+    n_samples = int(round(settings.window * rate))
+    n_step = max(1, int(round(settings.step * rate)))
+    if n_samples < 1:
+        raise ValueError(
+            f"window={settings.window} s is shorter than one sample at {rate} Hz."
+        )
+    return n_samples, n_step
+
+
+def _cut_traces(obspy, groups, settings):
+    """Cut grouped traces (see :func:`_group_traces`) into windows.
+
+    The one code path of :func:`read_windows` (all traces at once) and
+    :func:`~tscc.io.write_windows` (one group of files at a time).
+
+    Returns
+    -------
+    columns : dict of str to list
+        ``"X"`` (one ``(n_timestamps, n_channels)`` float64 array per window),
+        ``"source"``, ``"trace_id"`` and ``"starttime"``, in window order.
+    rate : float
+        The sampling rate of the windows.
+    """
     prepared = []
     for key, by_channel in groups.items():
         segments = [
-            _prepare_segments(obspy, channel_traces, bandpass, sampling_rate)
+            _prepare_segments(
+                obspy, channel_traces, settings.bandpass, settings.sampling_rate
+            )
             for channel_traces in by_channel
         ]
         prepared.append((key, by_channel, segments))
     rate = _common_rate(prepared)
-
-    n_samples = int(round(window * rate))
-    n_step = max(1, int(round(step * rate)))
-    if n_samples < 1:
-        raise ValueError(f"window={window} s is shorter than one sample at {rate} Hz.")
+    n_samples, n_step = _window_samples(settings, rate)
     columns = {"X": [], "source": [], "trace_id": [], "starttime": []}
     for key, by_channel, segments in prepared:
         _cut_group(
             columns,
-            trace_id=_group_id(key, components),
+            trace_id=_group_id(key, settings.components),
             originals=by_channel,
             segments=segments,
             rate=rate,
             n_samples=n_samples,
             n_step=n_step,
-            gaps=gaps,
+            gaps=settings.gaps,
         )
-    if not columns["X"]:
-        raise ValueError(
-            f"No window of {window} s could be cut from {len(traces)} traces: "
-            "every stretch of data "
-            + ("covered by all channels " if len(components or "Z") > 1 else "")
-            + "is shorter than the window."
-        )
-    return SeismicWindows(
-        X=np.stack(columns["X"]).astype(dtype, copy=False),
-        source=np.array(columns["source"], dtype=str),
-        trace_id=np.array(columns["trace_id"], dtype=str),
-        starttime=np.array(columns["starttime"], dtype=str),
-        sampling_rate=float(rate),
-        channels=components or "",
-    )
+    return columns, rate
+
+
+def _stack_windows(windows, shape, dtype):
+    """Windows as one array of ``dtype``, without a float64 copy of them all."""
+    out = np.empty((len(windows), *shape), dtype=dtype)
+    for i, values in enumerate(windows):
+        out[i] = values
+    return out
 
 
 def _import_obspy():
@@ -345,9 +404,9 @@ def _read_traces(obspy, source, format):
     return traces
 
 
-def _read_file(obspy, path, format):
+def _read_file(obspy, path, format, headonly=False):
     try:
-        stream = obspy.read(path, format=format)
+        stream = obspy.read(path, format=format, headonly=headonly)
     except (TypeError, ValueError, OSError, NotImplementedError) as exc:
         raise ValueError(
             f"{path} is not a seismic file ObsPy can read (unknown format or "
