@@ -1,4 +1,4 @@
-"""The ``tscc`` command line: demo, fit, predict and transform.
+"""The ``tscc`` command line: demo, fit, predict, transform and windows.
 
 Run ``tscc --help`` or ``python -m tscc --help``; every subcommand takes
 ``--help`` too. Errors the user can fix (a missing file, an unknown format,
@@ -13,6 +13,7 @@ import glob
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from .io import (
     expand_paths,
     load_array,
     read_windows,
+    write_windows,
 )
 from .metrics import clustering_scores
 from .plotting import plot_cluster_waveforms, plot_embedding, plot_history
@@ -131,6 +133,7 @@ def build_parser():
     _add_fit(commands)
     _add_predict(commands)
     _add_transform(commands)
+    _add_windows(commands)
     return parser
 
 
@@ -198,16 +201,31 @@ def _add_input_options(parser, *, fit):
             "patterns (quote the pattern to let tscc expand it)"
         ),
     )
+    _add_seismic_options(
+        parser,
+        ""
+        if fit
+        else " Use the --window, --channels, --bandpass and --sampling-rate "
+        "of the fit.",
+    )
+    parser.add_argument(
+        "--normalize",
+        choices=("auto", "maxabs", "zscore", "none"),
+        default="auto",
+        help=(
+            "demean, detrend and scale each series (WaveformNormalizer) before "
+            "clustering; auto: maxabs for seismic input, none for arrays "
+            "(default: auto; use the same value for fit and predict)"
+        ),
+    )
+
+
+def _add_seismic_options(parser, note=""):
+    """The windowing options of seismic input, shared by the subcommands."""
     group = parser.add_argument_group(
         "seismic input",
         "Reading miniSEED, SAC and other ObsPy formats (needs ObsPy: pip "
-        'install "tscc[seismic]").'
-        + (
-            ""
-            if fit
-            else " Use the --window, --channels, --bandpass and --sampling-rate "
-            "of the fit."
-        ),
+        'install "tscc[seismic]").' + note,
     )
     group.add_argument(
         "--window", type=float, metavar="SECONDS", help="window length in seconds"
@@ -249,16 +267,7 @@ def _add_input_options(parser, *, fit):
         ),
     )
     group.add_argument("--format", help='ObsPy format name, e.g. "MSEED" or "SAC"')
-    parser.add_argument(
-        "--normalize",
-        choices=("auto", "maxabs", "zscore", "none"),
-        default="auto",
-        help=(
-            "demean, detrend and scale each series (WaveformNormalizer) before "
-            "clustering; auto: maxabs for seismic input, none for arrays "
-            "(default: auto; use the same value for fit and predict)"
-        ),
-    )
+    return group
 
 
 def _add_demo(commands):
@@ -395,6 +404,54 @@ def _add_transform(commands):
         "--out", required=True, metavar="FILE", help="output .npy or .npz file"
     )
     parser.set_defaults(run=run_transform)
+
+
+def _add_windows(commands):
+    parser = commands.add_parser(
+        "windows",
+        help="cut a seismic archive into a windows store (Zarr) on disk",
+        description=(
+            "Cut the seismic files of INPUT into windows, as fit and predict "
+            "do, but one group of files at a time (the files of one station "
+            "and day), appending them to a Zarr store: for archives larger "
+            "than memory. Windows never span two groups (e.g. midnight "
+            "between day files). Run the same command again to resume an "
+            "interrupted run; a complete store is left as it is. Needs Zarr "
+            '(pip install "tscc[dask]") and ObsPy; open the store with '
+            "tscc.open_windows."
+        ),
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=(
+            "seismic files, directories or glob patterns (quote the pattern to "
+            "let tscc expand it, e.g. 'sds/**/*.D.*')"
+        ),
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="STORE", help="store directory to write"
+    )
+    _add_seismic_options(parser)
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="N",
+        help="windows per chunk of the store (default: chunks of about 4 MiB)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="groups of files cut at the same time, in processes; -1: one per "
+        "CPU (default: 1)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="show no progress bar"
+    )
+    parser.set_defaults(run=run_windows)
 
 
 # ---------------------------------------------------------------------------
@@ -589,6 +646,77 @@ def run_transform(args):
         file=sys.stderr,
     )
     return 0
+
+
+def run_windows(args):
+    """Run ``tscc windows``: cut seismic files into a windows store."""
+    if args.window is None:
+        raise _UserError("tscc windows needs --window SECONDS, the window length.")
+
+    def show(message, category, *_, **__):
+        # one line per skipped file, in the command's own words
+        text = " ".join(str(message).split())
+        print(f"{PROG} windows: warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = show
+        summary = write_windows(
+            list(args.inputs),
+            args.out,
+            window=args.window,
+            step=args.step,
+            channels=args.channels,
+            bandpass=args.bandpass,
+            sampling_rate=args.sampling_rate,
+            gaps=args.gaps,
+            format=args.format,
+            chunk_size=args.chunk_size,
+            n_jobs=args.jobs,
+            progress=not args.quiet,
+        )
+    shape = (
+        f"{summary.n_timestamps} timestamps x {summary.n_channels} channel(s) "
+        f"at {summary.sampling_rate:g} Hz"
+    )
+    if summary.already_complete:
+        print(
+            f"{summary.path} is already complete: {summary.n_windows} windows of "
+            f"{shape}; nothing to do."
+        )
+        return 0
+    resumed = " (resumed)" if summary.resumed else ""
+    print(
+        f"Wrote {summary.windows_written} windows{resumed} of {shape} from "
+        f"{summary.groups_written} group(s) of files in {summary.seconds:.1f} s "
+        f"({summary.windows_written / max(summary.seconds, 1e-9):.0f} windows/s)."
+    )
+    print(
+        f"{summary.path}: {summary.n_windows} windows, {summary.n_groups} "
+        f"group(s), {_size(_directory_bytes(summary.path))}."
+    )
+    if summary.skipped_files:
+        print(
+            f"{len(summary.skipped_files)} file(s) skipped (listed in the store's "
+            "skipped_files attribute)."
+        )
+    return 0
+
+
+def _directory_bytes(path):
+    return sum(
+        os.path.getsize(os.path.join(folder, name))
+        for folder, _, names in os.walk(path)
+        for name in names
+    )
+
+
+def _size(n_bytes):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.1f} TB"
 
 
 def run_demo(args):
