@@ -471,7 +471,7 @@ class _ThreadRule:
         worker = _current_worker()
         if worker is not None:
             host = _address_host(worker.address)
-            return max(worker.nthreads, self.threads_per_host.get(host, 0))
+            return max(worker.state.nthreads, self.threads_per_host.get(host, 0))
         if threading.current_thread() is threading.main_thread():
             return 1  # the synchronous scheduler runs one block at a time
         return dask.config.get("num_workers", None) or dask.system.CPU_COUNT
