@@ -4,6 +4,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
 
+from .series import ChunkedSeries, block_rows, is_lazy_array, scan_series
+
 __all__ = [
     "MAX_ABS_VALUE",
     "check_series",
@@ -18,8 +20,15 @@ __all__ = [
 MAX_ABS_VALUE = 1e15
 
 
-def check_series(estimator, X, *, reset, min_samples=1):
-    """Validate series and return them as a float array of shape (n, T, C).
+def check_series(
+    estimator, X, *, reset, min_samples=1, batch_size=64, fingerprint=False
+):
+    """Validate series and return them as a :class:`~tscc.series.ChunkedSeries`.
+
+    In-memory arrays are validated as scikit-learn validates arrays; memory
+    maps and chunked arrays (Zarr, HDF5, Dask: :func:`~tscc.series.is_lazy_array`)
+    get the same checks and messages, made on one block of rows at a time,
+    so that nothing of the size of the input is built.
 
     Parameters
     ----------
@@ -34,37 +43,52 @@ def check_series(estimator, X, *, reset, min_samples=1):
         Whether this is a call to ``fit``.
     min_samples : int, default=1
         Smallest accepted number of series.
+    batch_size : int, default=64
+        Encoding batch size; blocks are a multiple of it.
+    fingerprint : bool, default=False
+        Whether to hash the series in the same pass (for cache keys).
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_timestamps, n_channels)
-        float32 or float64; may share memory with the input, never written to.
+    series : ChunkedSeries
+        Of shape (n_samples, n_timestamps, n_channels), float32 or float64;
+        an in-memory array is shared with the input, never written to.
+    digest : str or None
+        Hash of the series' shape, dtype and values, when ``fingerprint``.
     """
     if X is None:
         raise TypeError(
             "X must be an array-like of shape (n_samples, n_timestamps) or "
             "(n_samples, n_timestamps, n_channels), got None."
         )
-    X = validate_data(
+    lazy = is_lazy_array(X)
+    # A lazy array is checked for dimensions, dtype and the number of
+    # timestamps on its first row, which gives an array's messages.
+    head = np.asarray(X[:1]) if lazy else X
+    head = validate_data(
         estimator,
-        X,
+        head,
         reset=reset,
         dtype=[np.float64, np.float32],
         ensure_all_finite="allow-nan",
         allow_nd=True,
-        ensure_min_samples=min_samples,
+        ensure_min_samples=min_samples if not lazy else 1,
     )
-    if X.ndim > 3:
+    shape = tuple(X.shape) if lazy else head.shape
+    if lazy and shape[0] < min_samples:
+        raise ValueError(
+            f"Found array with {shape[0]} sample(s) (shape={shape}) while a "
+            f"minimum of {min_samples} is required by {type(estimator).__name__}."
+        )
+    if len(shape) > 3:
         raise ValueError(
             "Expected series of shape (n_samples, n_timestamps) or (n_samples, "
-            f"n_timestamps, n_channels), got an array with {X.ndim} dimensions "
-            f"of shape {X.shape}."
+            f"n_timestamps, n_channels), got an array with {len(shape)} dimensions "
+            f"of shape {shape}."
         )
-    if X.ndim == 2:
-        X = X[:, :, np.newaxis]
-    n_channels = X.shape[2]
+    n_channels = shape[2] if len(shape) == 3 else 1
     if n_channels == 0:
-        raise ValueError(f"Found series with 0 channels (shape={X.shape}).")
+        raise ValueError(f"Found series with 0 channels (shape={shape}).")
     if reset:
         estimator.n_channels_in_ = n_channels
     elif n_channels != estimator.n_channels_in_:
@@ -72,22 +96,25 @@ def check_series(estimator, X, *, reset, min_samples=1):
             f"X has {n_channels} channels, but {type(estimator).__name__} was "
             f"fitted on series with {estimator.n_channels_in_} channels."
         )
-    missing = np.isnan(X).any(axis=2).all(axis=1)
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        shown = ", ".join(map(str, rows[:10])) + (", ..." if rows.size > 10 else "")
+    series = ChunkedSeries(X if lazy else head, head.dtype)
+    rows = block_rows(shape[1], n_channels, batch_size, head.dtype.itemsize)
+    empty_rows, peak, digest = scan_series(
+        series, rows, check_finite=lazy, fingerprint=fingerprint
+    )
+    if empty_rows.size:
+        shown = ", ".join(map(str, empty_rows[:10]))
+        shown += ", ..." if empty_rows.size > 10 else ""
         raise ValueError(
-            f"{rows.size} series have no observed timestamp (every value is "
+            f"{empty_rows.size} series have no observed timestamp (every value is "
             f"NaN), at rows {shown}. Remove them before clustering."
         )
-    peak = float(np.nanmax(np.abs(X)))
     if peak >= MAX_ABS_VALUE:
         raise ValueError(
             f"X holds values up to {peak:.3g} in magnitude; the encoder computes in "
             "float32, where similarities of such values overflow. Scale the "
             "series first, e.g. divide each by its maximum absolute value."
         )
-    return X
+    return series, digest
 
 
 def resolve_device(device):

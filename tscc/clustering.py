@@ -17,6 +17,9 @@ __all__ = [
     "kmeans_centers",
 ]
 
+# Elements of the largest temporary of squared_distances (16 MB in float32).
+_DIFFERENCE_ELEMENTS = 2**22
+
 
 def squared_distances(features, centers):
     """Squared Euclidean distances between every feature row and every centre.
@@ -29,7 +32,8 @@ def squared_distances(features, centers):
     Returns
     -------
     sq_distances : torch.Tensor of shape (n_series, n_clusters)
-        Non-negative; differentiable with respect to both inputs.
+        Non-negative; differentiable with respect to both inputs. Computed
+        for blocks of rows, so that the temporary differences stay small.
 
     Examples
     --------
@@ -38,8 +42,15 @@ def squared_distances(features, centers):
     >>> squared_distances(torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]]))
     tensor([[25.]])
     """
-    diff = features.unsqueeze(1) - centers.unsqueeze(0)  # N x K x D
-    return diff.pow(2).sum(dim=-1)
+    # The N x K x D differences are built for a block of rows at a time, so
+    # that memory stays bounded for any number of series; every row's sum is
+    # the same whatever the block it falls in.
+    rows = max(1, _DIFFERENCE_ELEMENTS // max(1, centers.shape[0] * centers.shape[1]))
+    blocks = [
+        (block.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=-1)
+        for block in features.split(rows)
+    ]
+    return blocks[0] if len(blocks) == 1 else torch.cat(blocks)
 
 
 def fuzzy_memberships(sq_distances, m):

@@ -1,5 +1,6 @@
 """The TSCC clustering estimator."""
 
+import hashlib
 import warnings
 from numbers import Integral, Real
 
@@ -39,6 +40,19 @@ from .training import (
 )
 
 __all__ = ["TSCCClusterer"]
+
+
+def _pretrain_series(data_key, encoder_kwargs, *, series, progress=None, **settings):
+    """:func:`~tscc.training.pretrain_encoder`, cached by ``data_key``.
+
+    ``memory.cache`` ignores ``series`` and ``progress``: ``data_key`` (a
+    digest of the validated training series) stands for the series.
+    """
+    return pretrain_encoder(series, encoder_kwargs, progress=progress, **settings)
+
+
+def _digest_rows(rows):
+    return hashlib.blake2b(rows.astype(np.int64).tobytes(), digest_size=20).hexdigest()
 
 
 class TSCCClusterer(
@@ -113,11 +127,19 @@ class TSCCClusterer(
         this length per batch, which bounds memory. ``None`` never cuts.
     n_init : int, default=10
         K-means restarts of the centre initialisation.
+    max_samples : int, float or None, default=None
+        Train (pretraining, K-means initialisation, fine-tuning) on a random
+        sample of the series, drawn with ``random_state``: this many series
+        for an int, this share of them for a float in (0, 1]. ``labels_`` (and
+        ``fit_transform``) still cover every series, encoded once more after
+        training. ``None`` trains on all series. A sample of tens of thousands
+        of windows is usually enough (the scaling page of the documentation
+        measures it); it bounds the cost of training on a large archive.
     memory : str, joblib.Memory or None, default=None
         Caches the pretrained encoder, keyed by the data and every parameter
         that pretraining depends on (architecture, pretraining epochs, batch
         size, lr, temporal_unit, max_train_length, device, precision,
-        random_state). A ``GridSearchCV`` over ``n_clusters``, ``m``,
+        random_state, max_samples). A ``GridSearchCV`` over ``n_clusters``, ``m``,
         ``cluster_weight`` or the fine-tuning parameters then pretrains once
         per fold, not once per candidate. A string is a cache directory.
     device : str, default="auto"
@@ -164,6 +186,8 @@ class TSCCClusterer(
     precision_ : str
         Precision used, ``"float32"`` or ``"bfloat16"`` (``precision`` with
         "auto" resolved for the training device).
+    max_samples_ : int
+        Number of series trained on (all of them without ``max_samples``).
     n_features_in_ : int
         Number of timestamps of the training series.
     n_channels_in_ : int
@@ -182,6 +206,16 @@ class TSCCClusterer(
     variable-length series are NaN-padded at the end. The method follows
     Yue et al. (TS2Vec, AAAI 2022) for the encoder and loss, and the TSCC paper
     for the clustering stage. ``fit`` never looks at ``y``.
+
+    Every method also takes series that do not fit in memory: a NumPy memory
+    map (``np.load(path, mmap_mode="r")``) or a chunked array (Zarr, HDF5,
+    Dask), read a block of rows at a time, so that memory is bounded by the
+    block and batch sizes and the ``n x repr_dims`` features, not by the
+    input. Results are identical, bit for bit, to those of the same series in
+    memory. Training reads each batch from such an array in random order: fast
+    from a memory map, slow from compressed chunks; fit on a sample
+    (``max_samples``) or a memory map. :mod:`tscc.dask` predicts over a Dask
+    cluster.
 
     Interrupting ``fit`` with Ctrl-C (``KeyboardInterrupt``) during a training
     epoch does not lose the work done: the encoder goes back to its weights at
@@ -239,6 +273,11 @@ class TSCCClusterer(
         "temporal_unit": [Interval(Integral, 0, 30, closed="both")],
         "max_train_length": [Interval(Integral, 2, None, closed="left"), None],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="right"),
+            None,
+        ],
         "memory": [None, str, HasMethods(["cache"])],
         "device": [StrOptions({"auto"}), str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
@@ -267,6 +306,7 @@ class TSCCClusterer(
         temporal_unit=0,
         max_train_length=3000,
         n_init=10,
+        max_samples=None,
         memory=None,
         device="auto",
         precision="auto",
@@ -291,6 +331,7 @@ class TSCCClusterer(
         self.temporal_unit = temporal_unit
         self.max_train_length = max_train_length
         self.n_init = n_init
+        self.max_samples = max_samples
         self.memory = memory
         self.device = device
         self.precision = precision
@@ -340,12 +381,14 @@ class TSCCClusterer(
         return features.astype(dtype, copy=False)
 
     def _fit(self, X):
-        """Fit on ``X``; return the training features (float64) and X's dtype."""
-        X = self._check_training_series(X)
+        """Fit on ``X``; return the features (float64) of every series and X's dtype."""
+        memory = check_memory(self.memory)
+        X, digest = self._check_training_series(X, memory)
+        n_timestamps = X.shape[1]
         device = resolve_device(self.device)
         self.precision_ = resolve_precision(self.precision, device)
         self.depth_ = (
-            receptive_depth(X.shape[1]) if self.depth == "auto" else self.depth
+            receptive_depth(n_timestamps) if self.depth == "auto" else self.depth
         )
         self._encoder_kwargs = {
             "input_dims": X.shape[2],
@@ -359,15 +402,21 @@ class TSCCClusterer(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         # Each phase has its own streams, so that a cached pretraining and a
-        # fresh one lead to the same fine-tuning.
-        pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop = seed_sequence(seed, 5)
+        # fresh one lead to the same fine-tuning; the sample's stream comes
+        # last, so that fits on all series draw what they drew before.
+        pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop, sample_seed = (
+            seed_sequence(seed, 6)
+        )
         progress = TrainingProgress(self.verbose)
+        train_rows = self._sample_rows(len(X), sample_seed)
+        series = self._training_series(X, train_rows)
+        if train_rows is not None:
+            progress.message(f"training on {len(series)} of {len(X)} series")
 
         weights, self.history_, completed = self._pretrain(
-            X, device, pre_torch, pre_crop, progress
+            series, memory, digest, train_rows, device, pre_torch, pre_crop, progress
         )
         encoder = rebuild_encoder(self._encoder_kwargs, weights, device)
-        series = torch.tensor(X, dtype=torch.float32)
         features = encode_features(encoder, series, self.batch_size, device)
         progress.message(f"K-means initialisation of {self.n_clusters} centres")
         centers = torch.as_tensor(
@@ -393,6 +442,10 @@ class TSCCClusterer(
             features, centers = clusters.features, clusters.centers
             self.history_ += history
             self.n_iter_ = len(history)
+        del series
+        if train_rows is not None:
+            progress.message(f"encoding all {len(X)} series")
+            features = encode_features(encoder, X, self.batch_size, device)
 
         self.encoder_ = encoder.eval()
         self.device_ = str(device)
@@ -405,9 +458,16 @@ class TSCCClusterer(
         release_free_memory()
         return features, X.dtype
 
-    def _check_training_series(self, X):
-        """Validated training series of shape (n, T, C), checked against limits."""
-        X = check_series(self, X, reset=True, min_samples=2)
+    def _check_training_series(self, X, memory):
+        """Validated training series and their digest when ``memory`` caches."""
+        X, digest = check_series(
+            self,
+            X,
+            reset=True,
+            min_samples=2,
+            batch_size=self.batch_size,
+            fingerprint=memory.location is not None,
+        )
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -419,12 +479,52 @@ class TSCCClusterer(
                 f"max_train_length={self.max_train_length} is shorter than the "
                 f"minimal crop overlap 2 ** (temporal_unit + 1) = {min_overlap}."
             )
-        return X
+        return X, digest
 
-    def _pretrain(self, X, device, torch_seed, crop_seed, progress):
+    def _sample_rows(self, n_samples, seed):
+        """Sorted rows of the training sample, or None to train on all series."""
+        if self.max_samples is None:
+            self.max_samples_ = n_samples
+            return None
+        if isinstance(self.max_samples, Integral):
+            size = int(self.max_samples)
+            if size > n_samples:
+                warnings.warn(
+                    f"max_samples={size} is larger than the {n_samples} series: "
+                    "training on all of them.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        else:
+            size = int(self.max_samples * n_samples)
+        size = min(size, n_samples)
+        if size < max(2, self.n_clusters):
+            raise ValueError(
+                f"max_samples={self.max_samples} leaves {size} of the {n_samples} "
+                f"series for training; at least max(2, n_clusters="
+                f"{self.n_clusters}) are needed."
+            )
+        self.max_samples_ = size
+        if size == n_samples:
+            return None
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.choice(n_samples, size=size, replace=False))
+
+    @staticmethod
+    def _training_series(X, rows):
+        """Training series: a float32 tensor when in memory, else read per batch."""
+        if X.lazy:
+            return X if rows is None else X.subset(rows)
+        values = X.values()
+        if rows is not None:
+            values = values[rows]
+        return torch.tensor(values, dtype=torch.float32)
+
+    def _pretrain(
+        self, series, memory, digest, rows, device, torch_seed, crop_seed, progress
+    ):
         """Pretrained weights, history and completion, from ``memory`` if cached."""
-        memory = check_memory(self.memory)
-        pretrain = memory.cache(pretrain_encoder, ignore=["progress"])
+        pretrain = memory.cache(_pretrain_series, ignore=["series", "progress"])
         kwargs = {
             "epochs": self.pretrain_epochs,
             "batch_size": self.batch_size,
@@ -435,12 +535,15 @@ class TSCCClusterer(
             "torch_seed": torch_seed,
             "crop_seed": crop_seed,
         }
+        # The key is the digest taken while validating, not the series: a
+        # large array or memory map is read once per fit, not hashed again.
+        key = (digest, None if rows is None else _digest_rows(rows))
         if memory.location is not None and pretrain.check_call_in_cache(
-            X, self._encoder_kwargs, **kwargs
+            key, self._encoder_kwargs, **kwargs, series=None
         ):
             progress.message(f"pretrained encoder loaded from {memory.location}")
         shelved = pretrain.call_and_shelve(
-            X, self._encoder_kwargs, **kwargs, progress=progress
+            key, self._encoder_kwargs, **kwargs, series=series, progress=progress
         )
         weights, history, completed = shelved.get()
         if not completed:
@@ -553,11 +656,9 @@ class TSCCClusterer(
     def _features(self, X):
         """Validated features (float64) of ``X`` and the dtype to return them in."""
         check_is_fitted(self)
-        X = check_series(self, X, reset=False)
+        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
         device = torch.device(self.device_)
-        features = encode_features(
-            self.encoder_, torch.tensor(X, dtype=torch.float32), self.batch_size, device
-        )
+        features = encode_features(self.encoder_, X, self.batch_size, device)
         return features.double().cpu().numpy(), X.dtype
 
     def _memberships(self, features):

@@ -23,6 +23,7 @@ from .losses import (
     hierarchical_contrastive_loss,
 )
 from .progress import PHASE_NAMES, TrainingProgress
+from .series import ChunkedSeries, block_rows
 
 __all__ = [
     "EpochConfig",
@@ -35,6 +36,7 @@ __all__ = [
     "run_epochs",
     "seeded_torch",
     "encode_features",
+    "gather_rows",
     "max_pool_observed",
 ]
 
@@ -200,8 +202,9 @@ def train_epoch(
         Trained in place.
     optimizer : torch.optim.Optimizer
         Optimizer over the encoder's parameters.
-    series : torch.Tensor of shape (n_series, T, C)
-        Training series on the CPU or on ``config.device``; NaN marks missing.
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+        Training series (a float32 tensor on the CPU or on ``config.device``,
+        or series read batch by batch); NaN marks missing timestamps.
     config : EpochConfig
     rng : numpy.random.Generator
         Shuffling and cropping randomness.
@@ -241,8 +244,9 @@ def train_epoch(
     order = torch.as_tensor(rng.permutation(n_series))
     totals = torch.zeros(2, dtype=torch.float64, device=config.device)
     for start in range(0, n_series, config.batch_size):
-        batch = series[order[start : start + config.batch_size]].to(
-            config.device, non_blocking=True
+        batch = gather_rows(series, order[start : start + config.batch_size])
+        batch = pad_to_length(
+            batch.to(config.device, non_blocking=True), config.min_overlap
         )
         batch = _random_window(batch, config.max_train_length, rng)
         contrastive = _contrastive_loss(encoder, batch, config, rng, generator)
@@ -288,8 +292,10 @@ def encode_features(encoder, series, batch_size, device):
     ----------
     encoder : TSEncoder
         Its training mode is restored afterwards.
-    series : torch.Tensor of shape (n_series, T, C)
-        float32 series; NaN marks missing timestamps.
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+        Series (converted to float32); NaN marks missing timestamps. A
+        :class:`~tscc.series.ChunkedSeries` is read and encoded one block of
+        rows at a time.
     batch_size : int
         Series encoded at once.
     device : torch.device
@@ -301,6 +307,16 @@ def encode_features(encoder, series, batch_size, device):
         batch is padded to ``batch_size`` series, so a series gets the same
         features whatever else is encoded with it.
     """
+    if isinstance(series, ChunkedSeries):
+        rows = block_rows(series.shape[1], series.shape[2], batch_size)
+        return torch.cat(
+            [
+                encode_features(encoder, torch.from_numpy(block), batch_size, device)
+                for _, block in series.blocks(rows)
+            ]
+        )
+    if series.dtype != torch.float32:
+        series = series.float()
     was_training = encoder.training
     encoder.eval()
     chunks = []
@@ -316,6 +332,24 @@ def encode_features(encoder, series, batch_size, device):
             chunks.append(features[:n_real])
     encoder.train(was_training)
     return torch.cat(chunks)
+
+
+def gather_rows(series, indices):
+    """Rows ``indices`` of a tensor or ChunkedSeries, as a float32 tensor.
+
+    Parameters
+    ----------
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+    indices : torch.Tensor of int64
+
+    Returns
+    -------
+    rows : torch.Tensor of shape (len(indices), T, C)
+        On the device of ``series`` (the CPU for a ChunkedSeries).
+    """
+    if isinstance(series, ChunkedSeries):
+        return torch.from_numpy(series.take(indices.numpy())).float()
+    return series[indices]
 
 
 def _pad_batch(batch, batch_size):
@@ -445,7 +479,7 @@ def seeded_torch(seed, device):
 
 
 def pretrain_encoder(
-    X,
+    series,
     encoder_kwargs,
     *,
     epochs,
@@ -465,8 +499,9 @@ def pretrain_encoder(
 
     Parameters
     ----------
-    X : ndarray of shape (n_series, n_timestamps, n_channels)
-        Validated training series; NaN marks missing timestamps.
+    series : ndarray, torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+        Validated training series (an array, converted to a float32 tensor,
+        or series read batch by batch); NaN marks missing timestamps.
     encoder_kwargs : dict
         Arguments of :class:`~tscc.encoder.TSEncoder`.
     epochs, batch_size, lr, temporal_unit, max_train_length
@@ -491,7 +526,8 @@ def pretrain_encoder(
     device = torch.device(device)
     progress = TrainingProgress(0) if progress is None else progress
     config = EpochConfig(batch_size, temporal_unit, max_train_length, device)
-    series = pad_to_length(torch.tensor(X, dtype=torch.float32), config.min_overlap)
+    if isinstance(series, np.ndarray):
+        series = torch.tensor(series, dtype=torch.float32)
     rng = np.random.default_rng(crop_seed)
     with seeded_torch(torch_seed, device) as generator:
         encoder = TSEncoder(**encoder_kwargs).to(device)
@@ -534,9 +570,9 @@ def finetune_encoder(
     ----------
     encoder : TSEncoder
         The pretrained encoder, on ``config.device``; trained in place.
-    series : torch.Tensor of shape (n_series, T, C)
-        float32 training series on the CPU or ``config.device``; NaN marks
-        missing timestamps.
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+        Training series: a float32 tensor on the CPU or ``config.device``, or
+        series read batch by batch; NaN marks missing timestamps.
     features : torch.Tensor of shape (n_series, repr_dims)
         Features of ``series`` under the pretrained encoder.
     centers : torch.Tensor of shape (n_clusters, repr_dims)
@@ -562,7 +598,6 @@ def finetune_encoder(
         the weights of the last completed epoch.
     """
     progress = TrainingProgress(0) if progress is None else progress
-    train_series = pad_to_length(series, config.min_overlap)
     rng = np.random.default_rng(crop_seed)
     clusters = ClusterState(centers, features)
     with seeded_torch(torch_seed, config.device) as generator:
@@ -573,7 +608,7 @@ def finetune_encoder(
             losses = train_epoch(
                 encoder,
                 optimizer,
-                train_series,
+                series,
                 config,
                 rng,
                 generator,
