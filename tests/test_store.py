@@ -269,8 +269,8 @@ def test_progress_without_tqdm(tmp_path, monkeypatch, capsys):
     source = _day_archive(tmp_path / "sds", days=2, components="Z")
     write_windows(source, tmp_path / "w.zarr", window=4.0, progress=True)
     assert "2/2 groups, 30 windows" in capsys.readouterr().err
-    write_windows(source, tmp_path / "w.zarr", window=4.0, progress=True)
-    assert "complete: nothing to do" in capsys.readouterr().err
+    summary = write_windows(source, tmp_path / "w.zarr", window=4.0, progress=True)
+    assert summary.already_complete and capsys.readouterr().err == ""
 
 
 def test_missing_zarr_or_dask(monkeypatch, tmp_path):

@@ -267,7 +267,7 @@ def write_windows(
         for g in range(done, n_groups)
     )
     arrays = {name: group[name] for name in ("X", *_PROVENANCE)}
-    bar = _Progress(progress, n_groups, done, path)
+    bar = _Progress(progress, n_groups, done)
     written_before = n_windows
     try:
         for g, result in enumerate(_results(tasks, n_jobs), start=done):
@@ -502,7 +502,7 @@ def _plan(obspy, paths, settings, format):
             + (f" with one of the components {components!r}." if components else ".")
         )
     if not complete:
-        ids = sorted({".".join(record[1]) for record in records})
+        ids = sorted({".".join(record[1]) + "?" for record in records})
         shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
         raise ValueError(
             f"No station has all of the components {components!r} in one group of "
@@ -808,7 +808,7 @@ def _results(tasks, n_jobs):
 class _Progress:
     """A tqdm bar over the groups, or a line per 5 % of them without tqdm."""
 
-    def __init__(self, enabled, total, initial, path):
+    def __init__(self, enabled, total, initial):
         from ..progress import _tqdm
 
         self.enabled = enabled
@@ -816,8 +816,7 @@ class _Progress:
         self.bar = None
         if not enabled:
             return
-        if initial >= total:
-            print(f"[tscc] {path} is complete: nothing to do.", file=sys.stderr)
+        if initial >= total:  # complete: the summary says so
             return
         tqdm = _tqdm()
         if tqdm is not None:
@@ -833,8 +832,8 @@ class _Progress:
     def update(self, n_windows):
         self.done += 1
         if self.bar is not None:
-            self.bar.update(1)
             self.bar.set_postfix(windows=n_windows, refresh=False)
+            self.bar.update(1)
         elif self.enabled and (self.done % self.every == 0 or self.done == self.total):
             print(
                 f"[tscc] {self.done}/{self.total} groups, {n_windows} windows",
