@@ -291,3 +291,8 @@ def test_no_warning_in_a_clean_run(tmp_path):
         warnings.simplefilter("error")
         write_windows(source, tmp_path / "w.zarr", window=4.0, channels="ENZ")
         open_windows(tmp_path / "w.zarr")
+
+
+def test_zarr_and_dask_are_imported_only_when_called():
+    # module-level names of tscc.io.store: no zarr or dask among them
+    assert not {"zarr", "dask", "da"} & set(vars(store_module))
