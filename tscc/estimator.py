@@ -51,6 +51,10 @@ def _pretrain_series(data_key, encoder_kwargs, *, series, progress=None, **setti
     return pretrain_encoder(series, encoder_kwargs, progress=progress, **settings)
 
 
+# Rows of features turned into memberships at once.
+_MEMBERSHIP_ROWS = 65536
+
+
 def _digest_rows(rows):
     return hashlib.blake2b(rows.astype(np.int64).tobytes(), digest_size=20).hexdigest()
 
@@ -594,7 +598,7 @@ class TSCCClusterer(
             float32 for float32 input, float64 otherwise.
         """
         features, dtype = self._features(X)
-        return features.astype(dtype, copy=False)
+        return features.numpy().astype(dtype, copy=False)
 
     def predict_proba(self, X):
         """Fuzzy memberships of each series in each cluster.
@@ -646,7 +650,7 @@ class TSCCClusterer(
             :class:`~sklearn.cluster.KMeans`' negative inertia. Only comparable
             between models sharing one feature space.
         """
-        features = torch.as_tensor(self._features(X)[0])
+        features = self._features(X)[0].double()
         sq_distances = squared_distances(
             features, torch.as_tensor(self.cluster_centers_)
         )
@@ -654,18 +658,25 @@ class TSCCClusterer(
         return -float((weights * sq_distances).sum())
 
     def _features(self, X):
-        """Validated features (float64) of ``X`` and the dtype to return them in."""
+        """Features (float32 tensor on the CPU) of ``X``, and the dtype to return."""
         check_is_fitted(self)
         X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
         device = torch.device(self.device_)
         features = encode_features(self.encoder_, X, self.batch_size, device)
-        return features.double().cpu().numpy(), X.dtype
+        return features.cpu(), X.dtype
 
     def _memberships(self, features):
-        sq_distances = squared_distances(
-            torch.as_tensor(features), torch.as_tensor(self.cluster_centers_)
-        )
-        return fuzzy_memberships(sq_distances, self.m).numpy()
+        """Memberships (float64) of features, computed in float64 block by block."""
+        features = torch.as_tensor(features)
+        centers = torch.as_tensor(self.cluster_centers_)
+        memberships = torch.empty((len(features), len(centers)), dtype=torch.float64)
+        # float64 copies of a block of features at a time, never of all of them
+        for start in range(0, len(features), _MEMBERSHIP_ROWS):
+            block = features[start : start + _MEMBERSHIP_ROWS].double()
+            memberships[start : start + len(block)] = fuzzy_memberships(
+                squared_distances(block, centers), self.m
+            )
+        return memberships.numpy()
 
     # ------------------------------------------------------------- persistence
 

@@ -309,12 +309,15 @@ def encode_features(encoder, series, batch_size, device):
     """
     if isinstance(series, ChunkedSeries):
         rows = block_rows(series.shape[1], series.shape[2], batch_size)
-        return torch.cat(
-            [
-                encode_features(encoder, torch.from_numpy(block), batch_size, device)
-                for _, block in series.blocks(rows)
-            ]
-        )
+        features = None
+        for start, block in series.blocks(rows):
+            encoded = encode_features(
+                encoder, torch.from_numpy(block), batch_size, device
+            )
+            if features is None:  # filled in place: no list of blocks to join
+                features = encoded.new_empty((len(series), encoded.shape[1]))
+            features[start : start + len(encoded)] = encoded
+        return features
     if series.dtype != torch.float32:
         series = series.float()
     was_training = encoder.training
