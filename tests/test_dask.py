@@ -140,14 +140,15 @@ def test_unknown_row_chunks_are_fine(data):
 
 
 def _assert_equal_to_in_process(model, X, dX, **compute_kwargs):
-    labels, memberships, features = dask.compute(
-        *tscc_dask.predict_all(model, dX), **compute_kwargs
-    )
+    # Equality is promised for equal torch thread counts: one on both sides.
+    results = tscc_dask.predict_all(model, dX, torch_threads=1)
+    labels, memberships, features = dask.compute(*results, **compute_kwargs)
+    with tscc_dask.limit_torch_threads(1):
+        expected = model.transform(X), model.predict_proba(X), model.predict(X)
     # bit for bit, not allclose
-    np.testing.assert_array_equal(features, model.transform(X), strict=True)
-    np.testing.assert_array_equal(memberships, model.predict_proba(X), strict=True)
-    np.testing.assert_array_equal(labels, model.predict(X), strict=True)
-    return labels, memberships, features
+    np.testing.assert_array_equal(features, expected[0], strict=True)
+    np.testing.assert_array_equal(memberships, expected[1], strict=True)
+    np.testing.assert_array_equal(labels, expected[2], strict=True)
 
 
 @pytest.mark.parametrize("rows", CHUNKINGS)
@@ -282,6 +283,32 @@ def test_limit_torch_threads_sets_and_restores():
     assert torch.get_num_threads() == before
 
 
+def test_concurrent_limits_leave_every_setting_as_it_was():
+    default = _pool_threads()
+    barrier = threading.Barrier(4)
+    seen = []
+
+    def block():
+        before = torch.get_num_threads()
+        barrier.wait()  # all four inside at once
+        with tscc_dask.limit_torch_threads(1):
+            barrier.wait()
+            seen.append((torch.get_num_threads(), _pool_threads()))
+            barrier.wait()
+        seen.append((before, torch.get_num_threads()))
+
+    threads = [threading.Thread(target=block) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    inside, after = seen[:4], seen[4:]
+    # inside: one thread, while threads started meanwhile get the default
+    assert inside == [(1, default)] * 4
+    assert all(before == restored for before, restored in after)
+    assert _pool_threads() == default
+
+
 @pytest.mark.parametrize("value", [0, -1])
 def test_torch_threads_must_be_positive(data, value):
     X, model = data[2]
@@ -332,6 +359,7 @@ def test_threaded_scheduler_limits_and_restores_threads(data, torch_threads):
 
 def test_workers_limit_threads_to_their_share(client, data):
     X, _ = data[2]
+    assert tscc_dask._threads_per_host() == {"127.0.0.1": 2}
     model = ThreadRecorder(**TINY).fit(X)
     client.run(_reset_counters)
     tscc_dask.transform(model, _chunked(X, 5)).compute()

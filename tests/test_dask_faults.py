@@ -35,7 +35,8 @@ def test_worker_killed_mid_computation_loses_no_window():
     X = rng.normal(size=(240, 24, 2)).cumsum(axis=1)
     X /= np.abs(X).max(axis=(1, 2), keepdims=True)
     model = SlowClusterer(**TINY).fit(X[:48])
-    expected = (model.predict(X), model.predict_proba(X), model.transform(X))
+    with tscc_dask.limit_torch_threads(1):  # as in the blocks
+        expected = model.predict(X), model.predict_proba(X), model.transform(X)
 
     cluster = distributed.LocalCluster(
         n_workers=2,
@@ -46,7 +47,9 @@ def test_worker_killed_mid_computation_loses_no_window():
         memory_limit="2GiB",
     )
     with cluster, distributed.Client(cluster) as client:
-        results = tscc_dask.predict_all(model, da.from_array(X, chunks=5))
+        results = tscc_dask.predict_all(
+            model, da.from_array(X, chunks=5), torch_threads=1
+        )
         persisted = client.persist(list(results))
         futures = distributed.futures_of(persisted)
         deadline = time.monotonic() + 120
