@@ -12,12 +12,13 @@ This module needs Dask (and, for a cluster, distributed): install them with
 ``pip install "tscc[dask]"``. It is not imported by ``import tscc``; import it
 as ``import tscc.dask``.
 
-How the work is shared out
---------------------------
 The fitted estimator enters the graph once, as a single key that every block
 task depends on (``dask.delayed(estimator, pure=True)``): a distributed
 worker receives it once and shares it between the blocks it runs, instead of
-unpickling it once per task.
+unpickling it once per task. Like every object in a Dask graph, it is also
+unpickled once by the scheduler, which therefore needs tscc and torch
+installed, as the workers do. Should a worker die, the key is recomputed from
+the graph like any other.
 
 Each block is encoded with torch's intra-op threads limited to the block's
 share of the cores, so that blocks running at the same time do not
