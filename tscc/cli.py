@@ -8,6 +8,7 @@ model, a bad parameter) are reported as one line on stderr with exit status
 """
 
 import argparse
+import contextlib
 import csv
 import glob
 import os
@@ -27,6 +28,7 @@ from .io import (
     SEISMIC_SUFFIXES,
     expand_paths,
     load_array,
+    open_windows,
     read_windows,
     write_windows,
 )
@@ -140,6 +142,13 @@ def build_parser():
 # ---------------------------------------------------------------------------
 # Options
 # ---------------------------------------------------------------------------
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def _number_or(word, value, number=int):
@@ -383,7 +392,36 @@ def _add_predict(commands):
         help="add columns proba_0 ... proba_K-1 with the memberships",
     )
     parser.add_argument(
-        "--out", metavar="FILE", help="CSV file to write (default: standard output)"
+        "--features",
+        action="store_true",
+        help="add columns feature_0 ... with the learned features",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help=(
+            "CSV file to write (default: standard output); for a windows store "
+            "also a .zarr folder, written block by block with labels, "
+            "memberships, features and the provenance of every window"
+        ),
+    )
+    cluster = parser.add_argument_group(
+        "Dask (a windows store from 'tscc windows' as INPUT; needs tscc[dask])"
+    )
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
+    where.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="start a local Dask cluster of N single-threaded worker processes",
+    )
+    cluster.add_argument(
+        "-q", "--quiet", action="store_true", help="show no progress bar"
     )
     parser.set_defaults(run=run_predict)
 
@@ -614,16 +652,75 @@ def run_fit(args):
 def run_predict(args):
     """Run ``tscc predict``: labels (and memberships) of new series."""
     model = _load_model(args.model, args.device)
+    if len(args.inputs) == 1 and _is_windows_store(args.inputs[0]):
+        return _predict_store(args, model)
+    if args.scheduler or args.workers:
+        raise _UserError(
+            "--scheduler and --workers take a windows store (written by 'tscc "
+            "windows') as INPUT."
+        )
+    if args.out and Path(args.out).suffix.lower() == ".zarr":
+        raise _UserError("--out FILE.zarr is for a windows store as INPUT.")
     X, columns, _ = _read_input(args)
     _check_shape(model, X, args)
     memberships = model.predict_proba(X)
     out = _output_columns(columns, memberships.argmax(axis=1))
-    if args.proba:
-        for cluster in range(memberships.shape[1]):
-            out[f"proba_{cluster}"] = np.round(memberships[:, cluster], 6)
+    _add_prediction_columns(
+        out, args, memberships, model.transform(X) if args.features else None
+    )
     _write_csv(args.out, out)
     if args.out:
         print(f"Labels of {_describe(X, columns)} written to {args.out}.")
+    return 0
+
+
+def _add_prediction_columns(out, args, memberships, features):
+    if args.proba:
+        for cluster in range(memberships.shape[1]):
+            out[f"proba_{cluster}"] = np.round(memberships[:, cluster], 6)
+    if features is not None:
+        for dim in range(features.shape[1]):
+            out[f"feature_{dim}"] = features[:, dim]
+
+
+def _predict_store(args, model):
+    """``tscc predict`` of a windows store, on a Dask cluster or locally."""
+    from . import dask as tscc_dask  # Dask is an optional dependency
+
+    windows = open_windows(args.inputs[0])
+    X = windows.X
+    _check_shape(model, X, args)
+    normalize = "maxabs" if args.normalize == "auto" else args.normalize
+    if normalize != "none":
+        # per window, so block by block is the same as all at once
+        normalizer = WaveformNormalizer(normalize=normalize).fit(X[:1].compute())
+        X = X.map_blocks(normalizer.transform, dtype=X.dtype)
+    to_zarr = args.out is not None and Path(args.out).suffix.lower() == ".zarr"
+    with _dask_client(args) as client:
+        where = "locally" if client is None else f"on {_describe_cluster(client)}"
+        print(
+            f"Predicting {X.shape[0]} windows of {args.inputs[0]} {where}.",
+            file=sys.stderr,
+            flush=True,
+        )
+        start = time.perf_counter()
+        results = tscc_dask.predict_all(model, X)
+        if to_zarr:
+            _store_predictions(args, results, windows, client)
+        else:
+            labels, memberships, features = _compute(results, client, args.quiet)
+    seconds = time.perf_counter() - start
+    if not to_zarr:
+        out = _output_columns(windows.metadata(), labels)
+        _add_prediction_columns(
+            out, args, memberships, features if args.features else None
+        )
+        _write_csv(args.out, out)
+    if args.out:
+        print(
+            f"Labels of {X.shape[0]} windows written to {args.out} in "
+            f"{seconds:.1f} s ({X.shape[0] / max(seconds, 1e-9):.0f} windows/s)."
+        )
     return 0
 
 
@@ -701,6 +798,104 @@ def run_windows(args):
             "skipped_files attribute)."
         )
     return 0
+
+
+def _is_windows_store(path):
+    """Whether ``path`` is a Zarr folder (such as a 'tscc windows' store)."""
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "zarr.json"))
+
+
+@contextlib.contextmanager
+def _dask_client(args):
+    """A Dask client for --scheduler or --workers, else None (local threads)."""
+    if not (args.scheduler or args.workers):
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise _UserError('Dask is not installed: pip install "tscc[dask]".') from exc
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, timeout="30s")
+        except OSError as exc:
+            raise _UserError(
+                f"Could not reach the Dask scheduler at {args.scheduler}: {exc}"
+            ) from exc
+        with client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _describe_cluster(client):
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    threads = sum(worker["nthreads"] for worker in workers)
+    return f"{len(workers)} Dask worker(s) with {threads} thread(s) in all"
+
+
+def _compute(results, client, quiet):
+    """Compute Dask arrays together, with a progress bar unless ``quiet``."""
+    import dask
+
+    if client is None:
+        from dask.diagnostics import ProgressBar
+
+        bar = contextlib.nullcontext() if quiet else ProgressBar(out=sys.stderr)
+        with bar:
+            return dask.compute(*results)
+    futures = client.compute(list(results))
+    if not quiet:
+        from distributed import progress
+
+        progress(futures)
+        print(file=sys.stderr)
+    return client.gather(futures)
+
+
+def _store_predictions(args, results, windows, client):
+    """Write labels, memberships and features with the provenance to Zarr."""
+    import dask.array as da
+    import zarr
+
+    labels, memberships, features = results
+    group = zarr.open_group(args.out, mode="w")
+    targets = [
+        group.create_array(
+            name, shape=array.shape, chunks=array.chunksize, dtype=array.dtype
+        )
+        for name, array in (
+            ("labels", labels),
+            ("memberships", memberships),
+            ("features", features),
+        )
+    ]
+    for name, values in windows.metadata().items():
+        column = group.create_array(
+            name,
+            shape=values.shape,
+            chunks=(max(1, min(len(values), 2**16)),),
+            dtype=str,
+        )
+        column[:] = values
+    group.attrs.update(
+        {
+            "tscc_version": __version__,
+            "model": os.path.abspath(args.model),
+            "windows_store": os.path.abspath(args.inputs[0]),
+        }
+    )
+    stored = da.store(list(results), targets, lock=False, compute=False)
+    _compute([stored], client, args.quiet)
 
 
 def _directory_bytes(path):

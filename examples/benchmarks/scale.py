@@ -215,6 +215,8 @@ def run_fit(args):
         "hidden_dims": args.hidden_dims,
         "pretrain_epochs": args.epochs,
         "finetune_epochs": args.epochs,
+        "max_train_length": args.max_train_length,
+        "precision": args.precision,
         "device": "cpu",
         "random_state": 0,
     }
@@ -325,6 +327,12 @@ def main(argv=None):
     fit.add_argument("--epochs", type=int, default=1)
     fit.add_argument("--depth", default=2, type=_depth)
     fit.add_argument("--hidden-dims", type=int, default=16)
+    # Short crops keep the contrastive loss's working set (batch x crop**2
+    # similarities) small, so that the peak shows what the data cost.
+    fit.add_argument("--max-train-length", type=int, default=64)
+    # bfloat16 on the CPU keeps oneDNN kernels per crop shape (hundreds of MB
+    # whatever the data size); float32 shows what the data cost.
+    fit.add_argument("--precision", default="float32")
     fit.add_argument("--tmp", default=None)
     fit.set_defaults(run=run_fit)
 

@@ -1,0 +1,81 @@
+"""tscc predict of a windows store, locally and on a Dask cluster."""
+
+import numpy as np
+import pytest
+
+obspy = pytest.importorskip("obspy")
+zarr = pytest.importorskip("zarr")
+pytest.importorskip("distributed")
+
+from _shared import TINY  # noqa: E402
+from test_cli_windows import _archive  # noqa: E402
+
+from tscc import TSCCClusterer, WaveformNormalizer  # noqa: E402
+from tscc.cli import main  # noqa: E402
+from tscc.io import open_windows  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store_and_model(tmp_path_factory):
+    root = _archive(tmp_path_factory.mktemp("archive"))
+    (root / "README.txt").unlink()
+    store = root / "windows.zarr"
+    pattern = str(root / "*.D.*")
+    assert main(["windows", pattern, "--out", str(store), "--window", "4", "-q"]) == 0
+    X = WaveformNormalizer().fit_transform(open_windows(store).X.compute())
+    model = root / "model.tscc"
+    TSCCClusterer(**TINY).fit(X).save(model)
+    return store, model, pattern
+
+
+def _csv(path):
+    return np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+
+
+def test_predict_store_equals_predict_of_the_files(store_and_model, tmp_path):
+    store, model, pattern = store_and_model
+    files_out, store_out = tmp_path / "files.csv", tmp_path / "store.csv"
+    common = ["--model", str(model), "--proba", "--features"]
+    assert (
+        main(["predict", pattern, "--window", "4", *common, "--out", str(files_out)])
+        == 0
+    )
+    assert main(["predict", str(store), *common, "-q", "--out", str(store_out)]) == 0
+    from_files, from_store = _csv(files_out), _csv(store_out)
+    assert from_files.dtype.names == from_store.dtype.names
+    assert "feature_7" in from_store.dtype.names
+    for name in from_files.dtype.names:
+        np.testing.assert_array_equal(from_files[name], from_store[name], err_msg=name)
+
+
+def test_predict_store_on_a_local_cluster_writes_zarr(
+    store_and_model, tmp_path, capsys
+):
+    store, model, _ = store_and_model
+    out = tmp_path / "predictions.zarr"
+    args = ["predict", str(store), "--model", str(model), "--out", str(out)]
+    assert main([*args, "--workers", "2", "-q"]) == 0
+    assert "on 2 Dask worker(s) with 2 thread(s)" in capsys.readouterr().err
+    written = zarr.open_group(out, mode="r")
+    windows = open_windows(store)
+    X = WaveformNormalizer().fit_transform(windows.X.compute())
+    fitted = TSCCClusterer.load(model)
+    np.testing.assert_array_equal(written["labels"][:], fitted.predict(X))
+    np.testing.assert_array_equal(written["memberships"][:], fitted.predict_proba(X))
+    np.testing.assert_array_equal(written["features"][:], fitted.transform(X))
+    np.testing.assert_array_equal(
+        np.array(written["starttime"][:].tolist(), dtype=str), windows.starttime
+    )
+    assert written.attrs["windows_store"] == str(store.resolve())
+
+
+def test_dask_options_need_a_store(store_and_model, tmp_path, capsys):
+    _, model, pattern = store_and_model
+    args = ["predict", pattern, "--window", "4", "--model", str(model)]
+    assert main([*args, "--workers", "2"]) == 2
+    assert "take a windows store" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "p.zarr")]) == 2
+    assert "is for a windows store" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--workers", "0"])
+    assert "positive integer" in capsys.readouterr().err
