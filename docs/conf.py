@@ -91,6 +91,7 @@ class GalleryOrder:
         "plot_pipeline_gridsearch.py",
         "plot_feature_probes.py",
         "plot_miniseed_folder.py",
+        "plot_scaling.py",
         "plot_gpu.py",
     )
 
