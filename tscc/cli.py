@@ -59,13 +59,20 @@ _ESTIMATOR_OPTIONS = (
     ("temporal_unit", int, "smallest pooling scale of the temporal loss"),
     ("max_train_length", "length", 'crop longer series in training ("none": never)'),
     ("n_init", int, "K-means restarts of the centre initialisation"),
+    ("max_samples", "samples", "train on a random sample: N series, or a share < 1"),
     ("memory", str, "cache directory for the pretrained encoder"),
     ("device", str, '"auto", "cpu", "cuda" or "cuda:N"'),
     ("precision", str, '"auto", "float32" or "bfloat16" arithmetic'),
 )
 
 
-_METAVARS = {"m": "M", "n_init": "N", "memory": "DIR", "device": "DEVICE"}
+_METAVARS = {
+    "m": "M",
+    "n_init": "N",
+    "max_samples": "N",
+    "memory": "DIR",
+    "device": "DEVICE",
+}
 
 
 class _UserError(Exception):
@@ -176,6 +183,20 @@ def _number_or(word, value, number=int):
 _DEPTH = _number_or("auto", "auto")
 
 
+def _sample_size(text):
+    """An argparse type: a number of series (int), or a share of them (float)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of series or a share in (0, 1], got {text!r}"
+        ) from None
+
+
 def _add_estimator_options(parser):
     defaults = TSCCClusterer().get_params()
     group = parser.add_argument_group(
@@ -187,6 +208,7 @@ def _add_estimator_options(parser):
         "depth": _DEPTH,
         "length": _number_or("none", None),
         "weight": _number_or("auto", "auto", float),
+        "samples": _sample_size,
     }
     for name, kind, text in _ESTIMATOR_OPTIONS:
         group.add_argument(
