@@ -167,7 +167,7 @@ def _dask_runs(args, model, path, reference):
     return runs, workers
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-windows", type=int, default=20_000)
     parser.add_argument("--n-timestamps", type=int, default=400)
@@ -185,7 +185,7 @@ def main():
         help="explicit torch_threads values to time besides the rule",
     )
     parser.add_argument("--out", help="write the results to this JSON file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     model = _fit(args)
     with tempfile.TemporaryDirectory() as tmp:

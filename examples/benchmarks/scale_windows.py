@@ -71,7 +71,7 @@ def make_archive(root, days, hours, rate):
     return files
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="+", default=[3, 13])
     parser.add_argument("--hours", type=float, default=24.0)
@@ -83,7 +83,7 @@ def main():
         type=Path,
         default=Path(tempfile.gettempdir()) / "tscc-scale-windows",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     archive = args.data_dir / f"h{args.hours:g}-r{args.rate:g}"
     start = time.perf_counter()
     files = make_archive(archive, max(args.days), args.hours, args.rate)
