@@ -20,9 +20,10 @@ __all__ = [
     "scan_series",
 ]
 
-#: Bytes of series read at once (before conversion to float32) when working
-#: block by block.
-BLOCK_BYTES = 32 * 2**20
+#: Bytes of series read at once when working block by block. Small blocks
+#: keep the peak low and let glibc reuse their memory: blocks of tens of MB
+#: left the heap several times larger (the scaling page has the numbers).
+BLOCK_BYTES = 4 * 2**20
 
 
 def is_lazy_array(X):
@@ -77,7 +78,7 @@ def block_rows(n_timestamps, n_channels, batch_size, itemsize=4):
     --------
     >>> from tscc.series import block_rows
     >>> block_rows(400, 1, 64)
-    20928
+    2560
     """
     row_bytes = max(1, n_timestamps * n_channels * itemsize)
     return batch_size * max(1, BLOCK_BYTES // (row_bytes * batch_size))
