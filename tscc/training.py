@@ -293,9 +293,9 @@ def encode_features(encoder, series, batch_size, device):
     encoder : TSEncoder
         Its training mode is restored afterwards.
     series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
-        Series (converted to float32); NaN marks missing timestamps. A
-        :class:`~tscc.series.ChunkedSeries` is read and encoded one block of
-        rows at a time.
+        Series (converted to float32); NaN marks missing timestamps. Both
+        kinds are encoded one block of rows at a time (a
+        :class:`~tscc.series.ChunkedSeries` is read block by block).
     batch_size : int
         Series encoded at once.
     device : torch.device
@@ -303,21 +303,33 @@ def encode_features(encoder, series, batch_size, device):
     Returns
     -------
     features : torch.Tensor of shape (n_series, repr_dims)
-        On ``device``, created under :func:`torch.inference_mode`. Each
+        On ``device``, computed under :func:`torch.inference_mode`. Each
         batch is padded to ``batch_size`` series, so a series gets the same
         features whatever else is encoded with it.
     """
+    rows = block_rows(series.shape[1], series.shape[2], batch_size)
     if isinstance(series, ChunkedSeries):
-        rows = block_rows(series.shape[1], series.shape[2], batch_size)
-        features = None
-        for start, block in series.blocks(rows):
-            encoded = encode_features(
-                encoder, torch.from_numpy(block), batch_size, device
-            )
-            if features is None:  # filled in place: no list of blocks to join
-                features = encoded.new_empty((len(series), encoded.shape[1]))
-            features[start : start + len(encoded)] = encoded
-        return features
+        blocks = (
+            (start, torch.from_numpy(block)) for start, block in series.blocks(rows)
+        )
+    else:
+        blocks = (
+            (start, series[start : start + rows])
+            for start in range(0, series.shape[0], rows)
+        )
+    features = None
+    for start, block in blocks:
+        encoded = _encode_block(encoder, block, batch_size, device)
+        if features is None:
+            # filled in place, block by block: many small results kept alive
+            # between the batches' large temporaries fragment the C heap
+            features = encoded.new_empty((len(series), encoded.shape[1]))
+        features[start : start + len(encoded)] = encoded
+    return features
+
+
+def _encode_block(encoder, series, batch_size, device):
+    """Features of a block of series, encoded batch by batch."""
     if series.dtype != torch.float32:
         series = series.float()
     was_training = encoder.training
