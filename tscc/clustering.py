@@ -192,5 +192,5 @@ def kmeans_centers(features, n_clusters, n_init, seed):
     kmeans = KMeans(
         n_clusters=n_clusters, n_init=n_init, random_state=seed, copy_x=False
     )
-    kmeans.fit(np.array(features, dtype=np.float64, copy=True))
+    kmeans.fit(np.array(np.asarray(features), dtype=np.float64))
     return kmeans.cluster_centers_
