@@ -557,16 +557,7 @@ def _read_input(args):
                 "Seismic input needs --window SECONDS, the length of the windows "
                 "to cut."
             )
-        windows = read_windows(
-            list(args.inputs),
-            window=args.window,
-            step=args.step,
-            channels=args.channels,
-            bandpass=args.bandpass,
-            sampling_rate=args.sampling_rate,
-            gaps=args.gaps,
-            format=args.format,
-        )
+        windows = read_windows(list(args.inputs), **_window_options(args))
         X, columns = windows.X, windows.metadata()
         kind = "seismic"
     normalize = args.normalize
@@ -575,6 +566,19 @@ def _read_input(args):
     if normalize != "none":
         X = WaveformNormalizer(normalize=normalize).fit_transform(X)
     return X, columns, normalize
+
+
+def _window_options(args):
+    """The options of read_windows and write_windows given on the command line."""
+    return {
+        "window": args.window,
+        "step": args.step,
+        "channels": args.channels,
+        "bandpass": args.bandpass,
+        "sampling_rate": args.sampling_rate,
+        "gaps": args.gaps,
+        "format": args.format,
+    }
 
 
 def _read_arrays(paths):
@@ -788,13 +792,7 @@ def run_windows(args):
         summary = write_windows(
             list(args.inputs),
             args.out,
-            window=args.window,
-            step=args.step,
-            channels=args.channels,
-            bandpass=args.bandpass,
-            sampling_rate=args.sampling_rate,
-            gaps=args.gaps,
-            format=args.format,
+            **_window_options(args),
             chunk_size=args.chunk_size,
             n_jobs=args.jobs,
             progress=not args.quiet,
