@@ -28,3 +28,20 @@ def two_shapes(n_per_class=12, n_timestamps=24, n_channels=None, seed=0):
     if n_channels is not None:
         X = np.stack([X * (c + 1) for c in range(n_channels)], axis=-1)
     return X, y
+
+
+def seismic_trace(
+    obspy, component, start, n, *, rate, station="STA", seed=0, dtype=np.float64
+):
+    """An ObsPy trace of noise, channel HH<component> of XX.<station>."""
+    data = np.random.default_rng(seed).normal(size=n).astype(dtype)
+    return obspy.Trace(
+        data,
+        header={
+            "network": "XX",
+            "station": station,
+            "channel": f"HH{component}",
+            "sampling_rate": rate,
+            "starttime": obspy.UTCDateTime(2020, 1, 1) + start,
+        },
+    )

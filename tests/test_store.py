@@ -8,6 +8,8 @@ obspy = pytest.importorskip("obspy")
 zarr = pytest.importorskip("zarr")
 da = pytest.importorskip("dask.array")
 
+from _shared import seismic_trace  # noqa: E402
+
 from tscc.io import (  # noqa: E402
     SeismicWindows,
     StoreSummary,
@@ -21,16 +23,15 @@ DAY = 86400.0
 
 
 def _trace(component, start, n, station="STA", rate=20.0, seed=0):
-    data = np.random.default_rng(seed).normal(size=n).astype(np.float32)
-    return obspy.Trace(
-        data,
-        header={
-            "network": "XX",
-            "station": station,
-            "channel": f"HH{component}",
-            "sampling_rate": rate,
-            "starttime": obspy.UTCDateTime(2020, 1, 1) + start,
-        },
+    return seismic_trace(
+        obspy,
+        component,
+        start,
+        n,
+        rate=rate,
+        station=station,
+        seed=seed,
+        dtype=np.float32,
     )
 
 

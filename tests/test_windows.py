@@ -2,6 +2,7 @@ import sys
 
 import numpy as np
 import pytest
+from _shared import seismic_trace
 
 from tscc.io import SeismicWindows, read_windows
 
@@ -18,16 +19,8 @@ def obspy():
 
 
 def _trace(obspy, component, start, n, rate=100.0, station="STA", seed=0):
-    data = np.random.default_rng(seed).normal(size=n)
-    return obspy.Trace(
-        data,
-        header={
-            "network": "XX",
-            "station": station,
-            "channel": f"HH{component}",
-            "sampling_rate": rate,
-            "starttime": obspy.UTCDateTime(2020, 1, 1) + start,
-        },
+    return seismic_trace(
+        obspy, component, start, n, rate=rate, station=station, seed=seed
     )
 
 
