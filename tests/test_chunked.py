@@ -221,6 +221,39 @@ def test_max_samples_on_a_memory_map_equals_in_memory(tmp_path):
     np.testing.assert_array_equal(first.labels_, second.labels_)
 
 
+def test_fit_on_a_sample_never_holds_the_features_of_all_series(monkeypatch):
+    import tscc.estimator
+
+    encoded = []
+    encode = tscc.estimator.encode_features
+
+    def counting_encode(encoder, series, *args, **kwargs):
+        encoded.append(len(series))
+        return encode(encoder, series, *args, **kwargs)
+
+    monkeypatch.setattr(tscc.estimator, "encode_features", counting_encode)
+    X, _ = two_shapes(20, 40)
+    fitted = TSCCClusterer(**FIT, max_samples=0.4).fit(X)
+    assert encoded == [16]  # the sample's K-means features, not the 40 series'
+    encoded.clear()
+    features = TSCCClusterer(**FIT, max_samples=0.4).fit_transform(X)
+    assert encoded == [16, 40]  # fit_transform returns them: encoded once
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
+    np.testing.assert_array_equal(fitted.transform(X), features)
+
+
+def test_blockwise_predictions_equal_the_features_route():
+    X, _ = two_shapes(20, 40)
+    est = TSCCClusterer(**FIT).fit(X)
+    proba = est.predict_proba(X)
+    np.testing.assert_array_equal(est.predict(X), proba.argmax(axis=1))
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+    features = est.transform(X)
+    sq_distances = ((features[:, None, :] - est.cluster_centers_) ** 2).sum(axis=2)
+    objective = (proba**est.m * sq_distances).sum()
+    np.testing.assert_allclose(est.score(X), -objective, rtol=1e-6)
+
+
 def test_max_samples_larger_than_the_data_warns_and_too_small_fails():
     X, _ = two_shapes(10, 40)
     with pytest.warns(UserWarning, match="larger than the 20 series"):

@@ -33,6 +33,7 @@ from .training import (
     EpochConfig,
     FinetuneSettings,
     encode_features,
+    encoded_blocks,
     finetune_encoder,
     pretrain_encoder,
     receptive_depth,
@@ -360,7 +361,7 @@ class TSCCClusterer(
         self : TSCCClusterer
             The fitted estimator.
         """
-        self._fit(X)
+        self._fit(X, keep_features=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -380,11 +381,12 @@ class TSCCClusterer(
         features : ndarray of shape (n_samples, repr_dims)
             Same as ``fit(X).transform(X)``, without encoding twice.
         """
-        features, dtype = self._fit(X)
-        return features.astype(dtype, copy=False)
+        features, dtype = self._fit(X, keep_features=True)
+        return features.numpy().astype(dtype, copy=False)
 
-    def _fit(self, X):
-        """Fit on ``X``; return the features (float64) of every series and X's dtype."""
+    def _fit(self, X, keep_features):
+        """Fit on ``X``; return the features of every series (float32 tensor on
+        the CPU, or None unless ``keep_features``) and the dtype of ``X``."""
         memory = check_memory(self.memory)
         X, digest = self._check_training_series(X, memory)
         n_timestamps = X.shape[1]
@@ -446,15 +448,23 @@ class TSCCClusterer(
             self.history_ += history
             self.n_iter_ = len(history)
         del series
-        if train_rows is not None:
-            progress.message(f"encoding all {len(X)} series")
-            features = encode_features(encoder, X, self.batch_size, device)
-
         self.encoder_ = encoder.eval()
         self.device_ = str(device)
         self.cluster_centers_ = centers.double().cpu().numpy()
-        features = features.double().cpu().numpy()
-        self.labels_ = self._memberships(features).argmax(axis=1).astype(np.int64)
+        if train_rows is not None:
+            progress.message(f"encoding all {len(X)} series")
+            # unless fit_transform returns them, the features of all series
+            # are never held at once: labels are assigned block by block
+            features = (
+                encode_features(encoder, X, self.batch_size, device)
+                if keep_features
+                else None
+            )
+        if features is None:
+            self.labels_ = self._encoded_labels(X, device)
+        else:
+            features = features.cpu()
+            self.labels_ = self._labels(features)
         self._warn_if_collapsed()
         # Training frees gigabytes in fragments that glibc keeps; hand them
         # back once, as fit returns (no setting changes: an action, not a mode).
@@ -613,7 +623,9 @@ class TSCCClusterer(
         memberships : ndarray of shape (n_samples, n_clusters)
             Non-negative, each row sums to one.
         """
-        return self._memberships(self._features(X)[0])
+        check_is_fitted(self)
+        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        return self._encoded_memberships(X, torch.device(self.device_))
 
     def predict(self, X):
         """Assign each series to the cluster of highest membership.
@@ -629,7 +641,9 @@ class TSCCClusterer(
         labels : ndarray of shape (n_samples,), dtype int64
             Index of the nearest cluster centre.
         """
-        return self.predict_proba(X).argmax(axis=1).astype(np.int64)
+        check_is_fitted(self)
+        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        return self._encoded_labels(X, torch.device(self.device_))
 
     def score(self, X, y=None):
         """Negative fuzzy clustering objective of ``X`` (higher is better).
@@ -649,12 +663,17 @@ class TSCCClusterer(
             :class:`~sklearn.cluster.KMeans`' negative inertia. Only comparable
             between models sharing one feature space.
         """
-        features = self._features(X)[0].double()
-        sq_distances = squared_distances(
-            features, torch.as_tensor(self.cluster_centers_)
-        )
-        weights = fuzzy_memberships(sq_distances, self.m) ** self.m
-        return -float((weights * sq_distances).sum())
+        check_is_fitted(self)
+        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        centers = torch.as_tensor(self.cluster_centers_)
+        objective = 0.0
+        for _, features in encoded_blocks(
+            self.encoder_, X, self.batch_size, torch.device(self.device_)
+        ):
+            sq_distances = squared_distances(features.cpu().double(), centers)
+            weights = fuzzy_memberships(sq_distances, self.m) ** self.m
+            objective += float((weights * sq_distances).sum())
+        return -objective
 
     def _features(self, X):
         """Features (float32 tensor on the CPU) of ``X``, and the dtype to return."""
@@ -676,6 +695,34 @@ class TSCCClusterer(
                 squared_distances(block, centers), self.m
             )
         return memberships.numpy()
+
+    def _encoded_memberships(self, series, device):
+        """Memberships of validated series, encoded and scored block by block."""
+        memberships = np.empty((len(series), len(self.cluster_centers_)))
+        for start, features in encoded_blocks(
+            self.encoder_, series, self.batch_size, device
+        ):
+            memberships[start : start + len(features)] = self._memberships(
+                features.cpu()
+            )
+        return memberships
+
+    def _encoded_labels(self, series, device):
+        """Labels of validated series, encoded and assigned block by block."""
+        labels = np.empty(len(series), dtype=np.int64)
+        for start, features in encoded_blocks(
+            self.encoder_, series, self.batch_size, device
+        ):
+            labels[start : start + len(features)] = self._labels(features.cpu())
+        return labels
+
+    def _labels(self, features):
+        """Labels (int64) of features: the cluster of highest membership."""
+        labels = np.empty(len(features), dtype=np.int64)
+        for start in range(0, len(features), _MEMBERSHIP_ROWS):
+            block = features[start : start + _MEMBERSHIP_ROWS]
+            labels[start : start + len(block)] = self._memberships(block).argmax(axis=1)
+        return labels
 
     # ------------------------------------------------------------- persistence
 

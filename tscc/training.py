@@ -36,6 +36,7 @@ __all__ = [
     "run_epochs",
     "seeded_torch",
     "encode_features",
+    "encoded_blocks",
     "gather_rows",
     "max_pool_observed",
 ]
@@ -307,25 +308,45 @@ def encode_features(encoder, series, batch_size, device):
         batch is padded to ``batch_size`` series, so a series gets the same
         features whatever else is encoded with it.
     """
-    rows = block_rows(series.shape[1], series.shape[2], batch_size)
-    if isinstance(series, ChunkedSeries):
-        blocks = (
-            (start, torch.from_numpy(block)) for start, block in series.blocks(rows)
-        )
-    else:
-        blocks = (
-            (start, series[start : start + rows])
-            for start in range(0, series.shape[0], rows)
-        )
     features = None
-    for start, block in blocks:
-        encoded = _encode_block(encoder, block, batch_size, device)
+    for start, encoded in encoded_blocks(encoder, series, batch_size, device):
         if features is None:
             # filled in place, block by block: many small results kept alive
             # between the batches' large temporaries fragment the C heap
             features = encoded.new_empty((len(series), encoded.shape[1]))
         features[start : start + len(encoded)] = encoded
     return features
+
+
+def encoded_blocks(encoder, series, batch_size, device):
+    """Features of series one block of rows at a time, for consumers that reduce them.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+        Its training mode is restored after each block.
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+        As in :func:`encode_features`.
+    batch_size : int
+        Series encoded at once; blocks hold a multiple of it.
+    device : torch.device
+
+    Yields
+    ------
+    start : int
+        Row of the block's first series.
+    features : torch.Tensor of shape (rows, repr_dims)
+        On ``device``; equal, bit for bit, to the same rows of
+        :func:`encode_features`.
+    """
+    rows = block_rows(series.shape[1], series.shape[2], batch_size)
+    if isinstance(series, ChunkedSeries):
+        for start, block in series.blocks(rows):
+            yield start, _encode_block(encoder, torch.from_numpy(block), batch_size, device)
+    else:
+        for start in range(0, series.shape[0], rows):
+            block = series[start : start + rows]
+            yield start, _encode_block(encoder, block, batch_size, device)
 
 
 def _encode_block(encoder, series, batch_size, device):

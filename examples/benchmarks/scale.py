@@ -7,7 +7,7 @@ tscc and loaded the model, so that nothing else counts:
     # chunked transform of a Zarr store vs in-memory transform in batches
     python examples/benchmarks/scale.py transform --n-windows 1000000
     # fit on a memory map vs the same fit in memory
-    python examples/benchmarks/scale.py fit --n-samples 200000
+    python examples/benchmarks/scale.py fit --n-samples 50000 200000
     # NMI of fits on 5 %, 20 % and 100 % of 20,000 series
     python examples/benchmarks/scale.py sample --n-samples 20000
     # write_windows over 10 vs 40 files, tscc.dask.predict on a LocalCluster
@@ -90,7 +90,9 @@ est = TSCCClusterer(**args["params"])
 TSCCClusterer(**{**args["params"], "pretrain_epochs": 1, "finetune_epochs": 0,
                  "n_init": 1}).fit(np.load(args["data"], mmap_mode="r")[:64])
 baseline = resident_mb()
-X = np.load(args["data"], mmap_mode="r" if args["mode"] == "memmap" else None)
+X = np.load(args["data"], mmap_mode="r")[: args["n_samples"]]
+if args["mode"] == "in-memory":
+    X = np.array(X)
 start = time.perf_counter()
 est.fit(X)
 seconds = time.perf_counter() - start
@@ -208,7 +210,13 @@ def run_transform(args):
 
 
 def run_fit(args):
-    """Fit on a memory map against the same fit on the array in memory."""
+    """Fits on memory maps of several sizes, with and without a sample, and in memory.
+
+    The peak above the baseline grows with the number of series only through
+    what is kept per series (features during fine-tuning, labels): the slope
+    between two sizes, in bytes per series, is what to compare with the
+    series' own size.
+    """
     params = {
         "n_clusters": 2,
         "depth": args.depth,
@@ -220,53 +228,84 @@ def run_fit(args):
         "device": "cpu",
         "random_state": 0,
     }
+    largest = max(args.n_samples)
+    runs = []
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         tmp = Path(tmp)
         data = tmp / "series.npy"
         X = np.lib.format.open_memmap(
-            data, mode="w+", dtype=np.float32, shape=(args.n_samples, args.n_timestamps)
+            data, mode="w+", dtype=np.float32, shape=(largest, args.n_timestamps)
         )
-        for first, block in microseismic_windows(args.n_samples, args.n_timestamps):
+        for first, block in microseismic_windows(largest, args.n_timestamps):
             X[first : first + block.shape[0]] = block
         X.flush()
         del X
-        runs = {}
-        for mode in args.modes:
-            result = run_worker(
-                FIT_WORKER,
-                {
-                    "params": params,
-                    "data": str(data),
-                    "mode": mode,
-                    "out": str(tmp / f"{mode}.npy"),
-                },
-            )
-            runs[mode] = result
+        for n_samples in sorted(args.n_samples):
+            for max_samples in args.max_samples:
+                for mode in args.modes:
+                    if mode == "in-memory" and max_samples is not None:
+                        continue
+                    name = f"{n_samples}-{max_samples}-{mode}"
+                    result = run_worker(
+                        FIT_WORKER,
+                        {
+                            "params": {**params, "max_samples": max_samples},
+                            "data": str(data),
+                            "n_samples": n_samples,
+                            "mode": mode,
+                            "out": str(tmp / f"{name}.npy"),
+                        },
+                    )
+                    result.update(n_samples=n_samples, max_samples=max_samples)
+                    runs.append(result)
+                    print(
+                        f"n={n_samples:>8} max_samples={max_samples!s:>6} "
+                        f"{mode:>9}: fit in {result['seconds']:.0f} s, peak "
+                        f"{result['peak_above_baseline_mb']:.0f} MB above the "
+                        f"baseline ({n_samples * args.n_timestamps * 4 / 2**20:.0f} "
+                        "MB of series)",
+                        flush=True,
+                    )
+                if len(args.modes) == 2 and max_samples is None:
+                    pair = [tmp / f"{n_samples}-None-{m}.npy" for m in args.modes]
+                    equal = np.array_equal(np.load(pair[0]), np.load(pair[1]))
+                    runs[-1]["labels_equal_to_memmap"] = bool(equal)
+                    print(f"labels identical in memory and from the map: {equal}")
+    slopes = {}
+    memmap = [r for r in runs if r["mode"] == "memmap"]
+    for max_samples in args.max_samples:
+        same = sorted(
+            (r for r in memmap if r["max_samples"] == max_samples),
+            key=lambda r: r["n_samples"],
+        )
+        if len(same) >= 2:
+            peaks = [run["peak_above_baseline_mb"] for run in (same[0], same[-1])]
+            rise = peaks[1] - peaks[0]
+            extra = same[-1]["n_samples"] - same[0]["n_samples"]
+            slopes[str(max_samples)] = rise * 2**20 / extra
             print(
-                f"{mode:>9}: fit in {result['seconds']:.0f} s, peak "
-                f"{result['peak_above_baseline_mb']:.0f} MB above the baseline",
-                flush=True,
+                f"max_samples={max_samples}: the peak grows by "
+                f"{slopes[str(max_samples)]:.0f} bytes per series "
+                f"(a series is {args.n_timestamps * 4} bytes)"
             )
-        equal = None
-        if len(runs) == 2:
-            equal = np.array_equal(
-                np.load(tmp / "memmap.npy"), np.load(tmp / "in-memory.npy")
-            )
-    file_mb = args.n_samples * args.n_timestamps * 4 / 2**20
-    summary = {
-        "n_samples": args.n_samples,
-        "n_timestamps": args.n_timestamps,
-        "file_mb": file_mb,
-        "model": params,
-        "runs": runs,
-        "labels_equal": equal,
-    }
-    print(f"file {file_mb:.0f} MB; labels identical: {equal}")
-    write_results("fit", summary)
+    write_results(
+        "fit",
+        {
+            "n_timestamps": args.n_timestamps,
+            "model": params,
+            "runs": runs,
+            "bytes_per_series": slopes,
+        },
+    )
 
 
 def run_sample(args):
-    """NMI of fits on a share of the series, labels for all of them."""
+    """NMI of fits on a share of the series, labels for all of them.
+
+    Each share is fitted with ``--epochs`` epochs, and with ``--equal-budget``
+    also with ``epochs / share`` epochs: the same number of training steps as
+    the fit on all series, which is what a sample of a large archive allows.
+    """
     from tscc import (
         TSCCClusterer,
         WaveformNormalizer,
@@ -276,14 +315,19 @@ def run_sample(args):
 
     X, y = make_microseismic(args.n_samples, args.n_timestamps, random_state=0)
     X = WaveformNormalizer().fit_transform(X).astype(np.float32)
+    runs = [(share, args.epochs) for share in args.shares]
+    if args.equal_budget:
+        runs += [
+            (share, round(args.epochs / share)) for share in args.shares if share < 1
+        ]
     rows = []
     for seed in args.seeds:
-        for share in args.shares:
+        for share, epochs in runs:
             est = TSCCClusterer(
                 n_clusters=len(np.unique(y)),
                 depth=args.depth,
-                pretrain_epochs=args.epochs,
-                finetune_epochs=args.epochs,
+                pretrain_epochs=epochs,
+                finetune_epochs=epochs,
                 max_samples=None if share == 1 else share,
                 random_state=seed,
             )
@@ -291,9 +335,18 @@ def run_sample(args):
             labels = est.fit_predict(X)
             seconds = time.perf_counter() - start
             scores = clustering_scores(y, labels)
-            rows.append({"share": share, "seed": seed, "seconds": seconds, **scores})
+            rows.append(
+                {
+                    "share": share,
+                    "epochs": epochs,
+                    "seed": seed,
+                    "seconds": seconds,
+                    **scores,
+                }
+            )
             print(
-                f"seed {seed} share {share:>4}: NMI {scores['nmi']:.3f} "
+                f"seed {seed} share {share:>4} epochs {epochs:>3}: "
+                f"NMI {scores['nmi']:.3f} "
                 f"ACC {scores['acc']:.3f} in {seconds:.0f} s",
                 flush=True,
             )
@@ -324,7 +377,14 @@ def main(argv=None):
     transform.set_defaults(run=run_transform)
 
     fit = commands.add_parser("fit", help=run_fit.__doc__)
-    fit.add_argument("--n-samples", type=int, default=200_000)
+    fit.add_argument("--n-samples", type=int, nargs="+", default=[50_000, 200_000])
+    fit.add_argument(
+        "--max-samples",
+        type=_optional_int,
+        nargs="+",
+        default=[None, 20_000],
+        help="sample sizes to fit on ('none': all series)",
+    )
     fit.add_argument("--n-timestamps", type=int, default=400)
     fit.add_argument("--epochs", type=int, default=1)
     fit.add_argument("--depth", default=2, type=_depth)
@@ -348,6 +408,11 @@ def main(argv=None):
     sample.add_argument("--seeds", type=int, nargs="+", default=[0])
     sample.add_argument("--epochs", type=int, default=5)
     sample.add_argument("--depth", default="auto", type=_depth)
+    sample.add_argument(
+        "--equal-budget",
+        action="store_true",
+        help="also fit each share with epochs / share epochs (equal steps)",
+    )
     sample.set_defaults(run=run_sample)
 
     for name, module in (("windows", "scale_windows"), ("dask", "scale_dask")):
@@ -361,6 +426,10 @@ def main(argv=None):
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args.run(args)
+
+
+def _optional_int(text):
+    return None if text.lower() == "none" else int(text)
 
 
 def _depth(text):
