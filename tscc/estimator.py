@@ -385,8 +385,11 @@ class TSCCClusterer(
         return features.numpy().astype(dtype, copy=False)
 
     def _fit(self, X, keep_features):
-        """Fit on ``X``; return the features of every series (float32 tensor on
-        the CPU, or None unless ``keep_features``) and the dtype of ``X``."""
+        """Fit on ``X``; return the features of every series and X's dtype.
+
+        The features are a float32 tensor on the CPU, or None when a fit on a
+        sample does not need them (``keep_features`` False).
+        """
         memory = check_memory(self.memory)
         X, digest = self._check_training_series(X, memory)
         n_timestamps = X.shape[1]

@@ -342,7 +342,8 @@ def encoded_blocks(encoder, series, batch_size, device):
     rows = block_rows(series.shape[1], series.shape[2], batch_size)
     if isinstance(series, ChunkedSeries):
         for start, block in series.blocks(rows):
-            yield start, _encode_block(encoder, torch.from_numpy(block), batch_size, device)
+            block = torch.from_numpy(block)
+            yield start, _encode_block(encoder, block, batch_size, device)
     else:
         for start in range(0, series.shape[0], rows):
             block = series[start : start + rows]
