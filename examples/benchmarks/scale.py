@@ -326,6 +326,9 @@ def run_sample(args):
             est = TSCCClusterer(
                 n_clusters=len(np.unique(y)),
                 depth=args.depth,
+                hidden_dims=args.hidden_dims,
+                batch_size=args.batch_size,
+                lr=args.lr,
                 pretrain_epochs=epochs,
                 finetune_epochs=epochs,
                 max_samples=None if share == 1 else share,
@@ -357,6 +360,9 @@ def run_sample(args):
             "n_timestamps": args.n_timestamps,
             "epochs": args.epochs,
             "depth": args.depth,
+            "hidden_dims": args.hidden_dims,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
             "rows": rows,
         },
     )
@@ -408,6 +414,9 @@ def main(argv=None):
     sample.add_argument("--seeds", type=int, nargs="+", default=[0])
     sample.add_argument("--epochs", type=int, default=5)
     sample.add_argument("--depth", default="auto", type=_depth)
+    sample.add_argument("--hidden-dims", type=int, default=64)
+    sample.add_argument("--batch-size", type=int, default=64)
+    sample.add_argument("--lr", type=float, default=1e-3)
     sample.add_argument(
         "--equal-budget",
         action="store_true",
