@@ -137,8 +137,9 @@ class TSCCClusterer(
         sample of the series, drawn with ``random_state``: this many series
         for an int, this share of them for a float in (0, 1]. ``labels_`` (and
         ``fit_transform``) still cover every series, encoded once more after
-        training. ``None`` trains on all series. A sample bounds the cost of
-        training on a large archive.
+        training a block at a time (``fit`` keeps only the labels, never the
+        features of all series). ``None`` trains on all series. A sample
+        bounds the cost and memory of training on a large archive.
     memory : str, joblib.Memory or None, default=None
         Caches the pretrained encoder, keyed by the data and every parameter
         that pretraining depends on (architecture, pretraining epochs, batch
