@@ -5,9 +5,9 @@ Build from the repository root with::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 The gallery runs every ``examples/plot_*.py`` script. Unless ``TSCC_QUICK`` is
-already set, it is set to ``1`` here, so the examples train tiny models and the
-whole build takes a few minutes on 2 CPU cores; ``TSCC_QUICK=0`` runs them at
-their real size (much longer).
+already set, it is set to ``1`` here, so the examples train shortened models
+(as ``tscc demo --quick`` does) and the whole build takes about ten minutes on
+2 CPU cores; ``TSCC_QUICK=0`` runs them at their real size (much longer).
 """
 
 import importlib.util
