@@ -206,7 +206,7 @@ def run_transform(args):
         f"chunked / in-memory throughput: {summary['throughput_ratio']:.3f}; "
         f"features identical: {equal}"
     )
-    write_results("transform", summary)
+    write_results(args.results, summary)
 
 
 def run_fit(args):
@@ -380,6 +380,11 @@ def main(argv=None):
     transform.add_argument("--depth", default=10, type=_depth)
     transform.add_argument("--hidden-dims", type=int, default=64)
     transform.add_argument("--tmp", default=None, help="folder for the store")
+    transform.add_argument(
+        "--results",
+        default="transform",
+        help="results/scale_RESULTS.json (default: transform)",
+    )
     transform.set_defaults(run=run_transform)
 
     fit = commands.add_parser("fit", help=run_fit.__doc__)
