@@ -273,7 +273,7 @@ def test_demo_quick(tmp_path):
     rows = {
         line[:28].strip(): [float(value) for value in line[28:].split()]
         for line in result.stdout.splitlines()
-        if line.startswith(("TSCC ", "K-means on the waveforms"))
+        if line[:28].strip() in ("TSCC", "K-means on the waveforms")
     }
     tscc_acc, kmeans_acc = rows["TSCC"][0], rows["K-means on the waveforms"][0]
     # what the quick demo promises: the method clearly ahead of K-means

@@ -627,8 +627,7 @@ class TSCCClusterer(
         memberships : ndarray of shape (n_samples, n_clusters)
             Non-negative, each row sums to one.
         """
-        check_is_fitted(self)
-        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        X = self._prediction_series(X)
         return self._encoded_memberships(X, torch.device(self.device_))
 
     def predict(self, X):
@@ -645,8 +644,7 @@ class TSCCClusterer(
         labels : ndarray of shape (n_samples,), dtype int64
             Index of the nearest cluster centre.
         """
-        check_is_fitted(self)
-        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        X = self._prediction_series(X)
         return self._encoded_labels(X, torch.device(self.device_))
 
     def score(self, X, y=None):
@@ -667,8 +665,7 @@ class TSCCClusterer(
             :class:`~sklearn.cluster.KMeans`' negative inertia. Only comparable
             between models sharing one feature space.
         """
-        check_is_fitted(self)
-        X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        X = self._prediction_series(X)
         centers = torch.as_tensor(self.cluster_centers_)
         objective = 0.0
         for _, features in encoded_blocks(
@@ -679,10 +676,15 @@ class TSCCClusterer(
             objective += float((weights * sq_distances).sum())
         return -objective
 
-    def _features(self, X):
-        """Features (float32 tensor on the CPU) of ``X``, and the dtype to return."""
+    def _prediction_series(self, X):
+        """``X`` validated against the fitted model, as a ChunkedSeries."""
         check_is_fitted(self)
         X, _ = check_series(self, X, reset=False, batch_size=self.batch_size)
+        return X
+
+    def _features(self, X):
+        """Features (float32 tensor on the CPU) of ``X``, and the dtype to return."""
+        X = self._prediction_series(X)
         device = torch.device(self.device_)
         features = encode_features(self.encoder_, X, self.batch_size, device)
         return features.cpu(), X.dtype
