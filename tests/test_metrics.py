@@ -2,13 +2,23 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    normalized_mutual_info_score,
+    silhouette_score,
+)
 from sklearn.model_selection import GridSearchCV
 
+import tscc.estimator
+import tscc.metrics
+from tscc import TSCCClusterer, make_microseismic
 from tscc.metrics import (
+    calinski_harabasz_scorer,
     clustering_accuracy,
     clustering_accuracy_scorer,
     clustering_scores,
+    silhouette_scorer,
 )
 
 
@@ -112,3 +122,91 @@ def test_scorer_calls_predict_and_scores_against_y():
         y, kmeans.predict(X)
     )
     assert clustering_accuracy_scorer(kmeans, X, 1 - y) == 1.0
+
+
+class _FeatureClusterer:
+    """Stands for a fitted clusterer whose features are the inputs themselves."""
+
+    def __init__(self, centers):
+        self.cluster_centers_ = np.asarray(centers, dtype=float)
+        self.transform_calls = 0
+
+    def transform(self, X):
+        self.transform_calls += 1
+        return np.asarray(X, dtype=float)
+
+
+def test_label_free_scorers_score_nearest_centre_clusters_of_the_features():
+    X, _ = make_blobs(n_samples=60, centers=3, cluster_std=0.4, random_state=0)
+    centers = KMeans(3, n_init=3, random_state=0).fit(X).cluster_centers_
+    clusterer = _FeatureClusterer(centers)
+    labels = np.argmin(((X[:, None] - centers[None]) ** 2).sum(-1), axis=1)
+    assert silhouette_scorer(clusterer, X) == pytest.approx(silhouette_score(X, labels))
+    assert calinski_harabasz_scorer(clusterer, X) == pytest.approx(
+        calinski_harabasz_score(X, labels)
+    )
+    # One encoding per score, and y is never needed.
+    assert clusterer.transform_calls == 2
+    assert silhouette_scorer(clusterer, X, y=np.zeros(60)) == silhouette_scorer(
+        clusterer, X
+    )
+
+
+def test_label_free_scorers_give_the_worst_score_to_a_single_cluster():
+    X, _ = make_blobs(n_samples=20, centers=2, random_state=0)
+    one_centre_far_away = _FeatureClusterer([[100.0, 100.0], [1e6, 1e6]])
+    assert silhouette_scorer(one_centre_far_away, X) == -1.0
+    assert calinski_harabasz_scorer(one_centre_far_away, X) == 0.0
+
+
+def test_silhouette_scorer_estimates_on_a_fixed_subset_of_large_sets(monkeypatch):
+    monkeypatch.setattr(tscc.metrics, "SILHOUETTE_MAX_SAMPLES", 50)
+    X, _ = make_blobs(n_samples=400, centers=3, cluster_std=2.0, random_state=1)
+    clusterer = _FeatureClusterer(
+        KMeans(3, n_init=3, random_state=0).fit(X).cluster_centers_
+    )
+    first = silhouette_scorer(clusterer, X)
+    assert silhouette_scorer(clusterer, X) == first
+    labels = np.argmin(
+        ((X[:, None] - clusterer.cluster_centers_[None]) ** 2).sum(-1), 1
+    )
+    assert first == pytest.approx(
+        silhouette_score(X, labels, sample_size=50, random_state=0)
+    )
+
+
+def test_grid_search_over_n_clusters_pretrains_once_and_scores_without_labels(
+    tmp_path, monkeypatch
+):
+    X, _ = make_microseismic(30, 64, random_state=0)
+    calls = []
+    pretrain = tscc.estimator.pretrain_encoder
+
+    def counting_pretrain(*args, **kwargs):
+        calls.append(1)
+        return pretrain(*args, **kwargs)
+
+    monkeypatch.setattr(tscc.estimator, "pretrain_encoder", counting_pretrain)
+    everything = np.arange(len(X))
+    search = GridSearchCV(
+        TSCCClusterer(
+            depth=1,
+            hidden_dims=8,
+            pretrain_epochs=1,
+            finetune_epochs=0,
+            memory=str(tmp_path),
+            random_state=0,
+        ),
+        {"n_clusters": [2, 3, 4]},
+        scoring={"silhouette": silhouette_scorer, "ch": calinski_harabasz_scorer},
+        refit="silhouette",
+        cv=[(everything, everything)],
+    )
+    search.fit(X)
+    # Three candidates and the refit share one pretraining.
+    assert len(calls) == 1
+    scores = search.cv_results_["mean_test_silhouette"]
+    assert np.all((scores >= -1) & (scores <= 1))
+    best = search.best_params_["n_clusters"]
+    assert best == [2, 3, 4][int(np.argmax(scores))]
+    assert search.best_estimator_.n_clusters == best

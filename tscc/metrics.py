@@ -1,24 +1,37 @@
-"""Metrics that score a clustering against known classes.
+"""Metrics that score a clustering, against known classes or without them.
 
 The true labels are used only to score a clustering, never to fit it. Cluster
 indices are arbitrary, so every metric here gives the same score when the
-predicted clusters are renamed.
+predicted clusters are renamed. The label-free scorers
+(:func:`silhouette_scorer`, :func:`calinski_harabasz_scorer`) judge the clusters
+by their geometry in the learned feature space, which is how ``n_clusters`` is
+chosen when no labels exist.
 """
 
+import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (
     adjusted_rand_score,
+    calinski_harabasz_score,
     make_scorer,
     normalized_mutual_info_score,
+    pairwise_distances_argmin,
+    silhouette_score,
 )
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import check_array, check_consistent_length
 
 __all__ = [
+    "calinski_harabasz_scorer",
     "clustering_accuracy",
     "clustering_accuracy_scorer",
     "clustering_scores",
+    "silhouette_scorer",
 ]
+
+# Silhouette costs n**2 distances; beyond this many series it is estimated on
+# a fixed random subset.
+SILHOUETTE_MAX_SAMPLES = 5000
 
 
 def _check_labels(labels_true, labels_pred):
@@ -147,3 +160,112 @@ Use it as ``scoring=clustering_accuracy_scorer`` in
 fitted clusterer and scores the clusters against the ``y`` passed to the search
 with :func:`clustering_accuracy`; the clusterer itself never uses ``y``.
 """
+
+
+def _features_and_labels(estimator, X):
+    """Learned features of ``X`` and their nearest-centre clusters, one encoding."""
+    features = np.asarray(estimator.transform(X), dtype=np.float64)
+    labels = pairwise_distances_argmin(features, estimator.cluster_centers_)
+    return features, labels
+
+
+def silhouette_scorer(estimator, X, y=None):
+    """Mean silhouette of a fitted clusterer's clusters in its feature space.
+
+    A scorer with the signature scikit-learn expects, for choosing
+    ``n_clusters`` (or any parameter) without labels:
+    ``GridSearchCV(..., scoring=silhouette_scorer)``. ``X`` is encoded once with
+    ``estimator.transform``; each series goes to its nearest cluster centre
+    (as ``predict`` does) and :func:`sklearn.metrics.silhouette_score` scores
+    the clusters with Euclidean distances between the features. Higher is
+    better, at most 1.
+
+    Parameters
+    ----------
+    estimator : fitted TSCCClusterer
+        Any fitted clusterer with ``transform`` and ``cluster_centers_`` in
+        the space ``transform`` returns.
+    X : array-like of shape (n_samples, n_timestamps, n_channels)
+        Series to score.
+    y : None
+        Ignored: the score needs no labels.
+
+    Returns
+    -------
+    score : float
+        The mean silhouette in [-1, 1]. With more than 5000 series it is
+        estimated on 5000 of them, drawn with a fixed seed. -1.0 (the worst)
+        when every series falls in one cluster, where the silhouette is not
+        defined.
+
+    See Also
+    --------
+    calinski_harabasz_scorer : Between- over within-cluster dispersion.
+
+    Examples
+    --------
+    >>> from tscc import TSCCClusterer, make_microseismic
+    >>> from tscc.metrics import silhouette_scorer
+    >>> X, _ = make_microseismic(24, 64, random_state=0)
+    >>> model = TSCCClusterer(
+    ...     2, depth=1, hidden_dims=8, pretrain_epochs=1, finetune_epochs=0,
+    ...     random_state=0,
+    ... ).fit(X)
+    >>> -1.0 <= silhouette_scorer(model, X) <= 1.0
+    True
+    """
+    features, labels = _features_and_labels(estimator, X)
+    if np.unique(labels).size < 2 or np.unique(labels).size >= len(labels):
+        return -1.0
+    sample_size = (
+        SILHOUETTE_MAX_SAMPLES if len(labels) > SILHOUETTE_MAX_SAMPLES else None
+    )
+    return float(
+        silhouette_score(features, labels, sample_size=sample_size, random_state=0)
+    )
+
+
+def calinski_harabasz_scorer(estimator, X, y=None):
+    """Calinski-Harabasz index of a fitted clusterer's clusters in its feature space.
+
+    The ratio of between-cluster to within-cluster dispersion, each divided by
+    its degrees of freedom (:func:`sklearn.metrics.calinski_harabasz_score`),
+    of the nearest-centre clusters of ``estimator.transform(X)``. Higher is
+    better. A scorer for ``GridSearchCV(..., scoring=calinski_harabasz_scorer)``;
+    linear in the number of series, so it scores large sets whole.
+
+    Parameters
+    ----------
+    estimator : fitted TSCCClusterer
+        Any fitted clusterer with ``transform`` and ``cluster_centers_`` in
+        the space ``transform`` returns.
+    X : array-like of shape (n_samples, n_timestamps, n_channels)
+        Series to score.
+    y : None
+        Ignored: the score needs no labels.
+
+    Returns
+    -------
+    score : float
+        The index, >= 0; 0.0 when every series falls in one cluster.
+
+    See Also
+    --------
+    silhouette_scorer : Mean silhouette of the same clusters.
+
+    Examples
+    --------
+    >>> from tscc import TSCCClusterer, make_microseismic
+    >>> from tscc.metrics import calinski_harabasz_scorer
+    >>> X, _ = make_microseismic(24, 64, random_state=0)
+    >>> model = TSCCClusterer(
+    ...     2, depth=1, hidden_dims=8, pretrain_epochs=1, finetune_epochs=0,
+    ...     random_state=0,
+    ... ).fit(X)
+    >>> calinski_harabasz_scorer(model, X) >= 0.0
+    True
+    """
+    features, labels = _features_and_labels(estimator, X)
+    if np.unique(labels).size < 2 or np.unique(labels).size >= len(labels):
+        return 0.0
+    return float(calinski_harabasz_score(features, labels))

@@ -1,4 +1,4 @@
-"""Clustering quality benchmark: TSCC beside the classic baselines.
+"""Clustering quality benchmark: TSCC beside the classic baselines and anchors.
 
 Protocol (docs/benchmarks.md): all series of each data set, n_clusters = number
 of classes, labels used for scoring only. Methods:
@@ -8,13 +8,20 @@ of classes, labels used for scoring only. Methods:
   centres on the features R, nearest-centre labels): does fine-tuning help?
 - ``K-means raw``: K-means (n_init=10) on the normalised series;
 - ``K-means spectrum``: K-means (n_init=10) on the first 20 principal components
-  of the log amplitude spectrum (the paper's spectral baseline).
+  of the log amplitude spectrum (the paper's spectral baseline);
+- the anchors of ``anchors.py`` (the ``bench`` extra): ``k-Shape``,
+  ``R-Clustering`` (MiniRocket -> scaling -> PCA -> K-means) and, on the
+  seismic sets, ``Scattering + GMM``.
 
 Each method runs with every seed; the table gives mean ± std over the seeds of
 ACC (Hungarian-matched accuracy), NMI, ARI and the fit time in seconds.
+``--report`` merges result files (say TSCC's and the anchors', run apart) into
+one table per score with a column per method and a mean-rank row.
 
 Run: python examples/benchmarks/quality.py            (full run: hours on a CPU)
-     python examples/benchmarks/quality.py --quick    (smoke run, a minute or two)
+     python examples/benchmarks/quality.py --quick    (smoke run, a few minutes)
+     python examples/benchmarks/quality.py --methods kshape random-kernels scattering
+     python examples/benchmarks/quality.py --report tscc.json anchors.json
 """
 
 import argparse
@@ -27,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from anchors import kshape, random_kernel_clustering, scattering_gmm
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
@@ -53,7 +61,25 @@ DATASETS = {
     "ArrowHead": ("ucr", "ArrowHead", "zscore"),
     "Coffee": ("ucr", "Coffee", "zscore"),
 }
-METHODS = ("TSCC", "TSCC pretrain + K-means", "K-means raw", "K-means spectrum")
+METHODS = (
+    "TSCC",
+    "TSCC pretrain + K-means",
+    "K-means raw",
+    "K-means spectrum",
+    "k-Shape",
+    "R-Clustering",
+    "Scattering + GMM",
+)
+# --methods names -> the table's methods they run
+METHOD_GROUPS = {
+    "tscc": ("TSCC", "TSCC pretrain + K-means"),
+    "kmeans": ("K-means raw", "K-means spectrum"),
+    "kshape": ("k-Shape",),
+    "random-kernels": ("R-Clustering",),
+    "scattering": ("Scattering + GMM",),
+}
+# Scattering networks are built for waveforms; the UCR sets are not.
+SEISMIC_ONLY = {"Scattering + GMM"}
 SYNTHETIC_SIZE = (4928, 500)  # the paper's synthetic set
 QUICK = {"max_samples": 200, "pretrain_epochs": 2, "finetune_epochs": 2, "depth": 3}
 N_SPECTRUM_COMPONENTS = 20
@@ -136,6 +162,30 @@ def run_tscc(X, n_clusters, seed, params):
     }
 
 
+def timed(method, *args):
+    """``(labels, seconds)`` of ``method(*args)``."""
+    start = time.perf_counter()
+    labels = method(*args)
+    return labels, time.perf_counter() - start
+
+
+def run_methods(groups, X, n_clusters, seed, params, seismic):
+    """Return {method: (labels, seconds)} for the chosen method groups."""
+    results = {}
+    if "tscc" in groups:
+        results.update(run_tscc(X, n_clusters, seed, params))
+    if "kmeans" in groups:
+        results["K-means raw"] = run_kmeans(X.reshape(len(X), -1), n_clusters, seed)
+        results["K-means spectrum"] = run_spectrum(X, n_clusters, seed)
+    if "kshape" in groups:
+        results["k-Shape"] = timed(kshape, X, n_clusters, seed)
+    if "random-kernels" in groups:
+        results["R-Clustering"] = timed(random_kernel_clustering, X, n_clusters, seed)
+    if "scattering" in groups and seismic:
+        results["Scattering + GMM"] = timed(scattering_gmm, X, n_clusters, seed)
+    return results
+
+
 def run_kmeans(features, n_clusters, seed):
     start = time.perf_counter()
     labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
@@ -163,28 +213,103 @@ def mean_std(values):
     return f"{values.mean():.3f} ± {values.std():.3f}"
 
 
-def markdown_table(records, datasets):
+def methods_present(records):
+    """The methods of ``records``, in the order of ``METHODS``."""
+    present = {r["method"] for r in records}
+    return [method for method in METHODS if method in present]
+
+
+def mean_ranks(records, datasets, score="nmi"):
+    """Mean over the data sets of each method's rank by mean ``score`` (1 = best).
+
+    Ties share the mean of their ranks; a method is ranked on the sets it ran
+    on. Returns {method: (mean rank, number of sets ranked on)}.
+    """
+    ranks = {}
+    for name in datasets:
+        means = {
+            method: np.mean([r[score] for r in rows])
+            for method in METHODS
+            if (
+                rows := [
+                    r for r in records if r["dataset"] == name and r["method"] == method
+                ]
+            )
+        }
+        order = sorted(means.values(), reverse=True)
+        for method, value in means.items():
+            tied = [i + 1 for i, v in enumerate(order) if v == value]
+            ranks.setdefault(method, []).append(np.mean(tied))
+    return {method: (float(np.mean(r)), len(r)) for method, r in ranks.items()}
+
+
+def pivot_table(records, datasets, score):
+    """Markdown table of ``score`` (mean ± std over seeds): a row per data set,
+    a column per method; for scores, a mean row and a mean-rank row."""
+    methods = methods_present(records)
     lines = [
-        "| data | n x T | method | ACC | NMI | ARI | fit s |",
-        "|---|---|---|---|---|---|---|",
+        "| data | n x T | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
     ]
     for name in datasets:
-        for method in METHODS:
-            rows = [
-                r for r in records if r["dataset"] == name and r["method"] == method
-            ]
-            if not rows:
-                continue
-            size = f"{rows[0]['n_samples']} x {rows[0]['n_timestamps']}"
-            seconds = np.mean([r["seconds"] for r in rows])
-            lines.append(
-                f"| {name} | {size} | {method} | "
-                + " | ".join(
-                    mean_std([r[k] for r in rows]) for k in ("acc", "nmi", "ari")
+        rows = [r for r in records if r["dataset"] == name]
+        if not rows:
+            continue
+        cells = []
+        for method in methods:
+            values = [r[score] for r in rows if r["method"] == method]
+            if not values:
+                cells.append("—")
+            elif score == "seconds":
+                cells.append(f"{np.mean(values):.1f}")
+            else:
+                cells.append(mean_std(values))
+        size = f"{rows[0]['n_samples']} x {rows[0]['n_timestamps']}"
+        lines.append(f"| {name} | {size} | " + " | ".join(cells) + " |")
+    if score != "seconds":
+        ranks = mean_ranks(records, datasets, score)
+        sets = [name for name in datasets if any(r["dataset"] == name for r in records)]
+        cells = []
+        for method in methods:
+            per_set = [
+                np.mean(
+                    [
+                        r[score]
+                        for r in records
+                        if r["dataset"] == name and r["method"] == method
+                    ]
                 )
-                + f" | {seconds:.1f} |"
+                for name in sets
+                if any(r["dataset"] == name and r["method"] == method for r in records)
+            ]
+            cells.append(
+                f"{np.mean(per_set):.3f}"
+                + ("" if len(per_set) == len(sets) else f" ({len(per_set)} sets)")
             )
+        lines.append("| mean | | " + " | ".join(cells) + " |")
+        lines.append(
+            "| mean rank | | "
+            + " | ".join(
+                f"{ranks[m][0]:.2f}"
+                + ("" if ranks[m][1] == len(sets) else f" ({ranks[m][1]} sets)")
+                for m in methods
+            )
+            + " |"
+        )
     return "\n".join(lines)
+
+
+def report(records, datasets):
+    """The NMI, ACC and fit-time tables of ``records``."""
+    return "\n\n".join(
+        f"{title}\n\n{pivot_table(records, datasets, score)}"
+        for title, score in (
+            ("NMI", "nmi"),
+            ("ACC", "acc"),
+            ("ARI", "ari"),
+            ("fit seconds (mean over seeds)", "seconds"),
+        )
+    )
 
 
 def parse_args(argv=None):
@@ -261,11 +386,39 @@ def parse_args(argv=None):
     parser.add_argument(
         "--out", type=Path, default=Path("quality_results.json"), help="JSON results"
     )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(METHOD_GROUPS),
+        default=list(METHOD_GROUPS),
+        metavar="GROUP",
+        help="methods to run: tscc (TSCC and its pretraining-only fit), kmeans "
+        "(raw and spectrum), kshape, random-kernels, scattering (seismic sets "
+        "only); default: all",
+    )
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="print the tables of these result files merged (runs nothing)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.report:
+        records = [
+            record
+            for path in args.report
+            for record in json.loads(path.read_text())["results"]
+        ]
+        names = [
+            name for name in DATASETS if any(r["dataset"] == name for r in records)
+        ]
+        print(report(records, names))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     quick = QUICK if args.quick else {}
@@ -293,11 +446,9 @@ def main(argv=None):
         notes[name] = note
         log(f"{name}: X {X.shape}, {n_clusters} classes ({note})")
         for seed in seeds:
-            results = run_tscc(X, n_clusters, seed, params)
-            results["K-means raw"] = run_kmeans(X.reshape(len(X), -1), n_clusters, seed)
-            results["K-means spectrum"] = run_spectrum(X, n_clusters, seed)
-            for method in METHODS:
-                labels, seconds = results[method]
+            seismic = DATASETS[name][0] != "ucr"
+            results = run_methods(args.methods, X, n_clusters, seed, params, seismic)
+            for method, (labels, seconds) in results.items():
                 scores = clustering_scores(y, labels)
                 records.append(
                     {
@@ -323,7 +474,7 @@ def main(argv=None):
                 args, seeds, params, notes, records, total_start, complete=False
             )
 
-    print(markdown_table(records, args.datasets))
+    print(report(records, args.datasets))
     total = write_results(
         args, seeds, params, notes, records, total_start, complete=True
     )
@@ -336,6 +487,7 @@ def write_results(args, seeds, params, notes, records, total_start, *, complete)
         "command": " ".join(["python", *sys.argv]),
         "complete": complete,
         "quick": args.quick,
+        "methods": args.methods,
         "seeds": seeds,
         "tscc_params": params,
         "datasets": notes,
