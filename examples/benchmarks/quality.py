@@ -25,6 +25,7 @@ Run: python examples/benchmarks/quality.py            (full run: hours on a CPU)
 """
 
 import argparse
+import ast
 import json
 import platform
 import sys
@@ -134,7 +135,7 @@ def log_spectrum(X):
 # ---------------------------------------------------------------------------
 
 
-def run_tscc(X, n_clusters, seed, params):
+def run_tscc(X, n_clusters, seed, params, cache=None):
     """Return {method: (labels, seconds)} for the two TSCC variants.
 
     The pretraining-only fit (``finetune_epochs=0``) and the full fit share a
@@ -142,7 +143,8 @@ def run_tscc(X, n_clusters, seed, params):
     pretraining again; fine-tuning draws from its own random streams, so the
     result is the one a fit without the cache gives.
     """
-    with tempfile.TemporaryDirectory() as cache:
+    with tempfile.TemporaryDirectory() as scratch:
+        cache = str(cache or scratch)
         start = time.perf_counter()
         pretrain_only = TSCCClusterer(
             n_clusters,
@@ -169,11 +171,11 @@ def timed(method, *args):
     return labels, time.perf_counter() - start
 
 
-def run_methods(groups, X, n_clusters, seed, params, seismic):
+def run_methods(groups, X, n_clusters, seed, params, seismic, cache=None):
     """Return {method: (labels, seconds)} for the chosen method groups."""
     results = {}
     if "tscc" in groups:
-        results.update(run_tscc(X, n_clusters, seed, params))
+        results.update(run_tscc(X, n_clusters, seed, params, cache))
     if "kmeans" in groups:
         results["K-means raw"] = run_kmeans(X.reshape(len(X), -1), n_clusters, seed)
         results["K-means spectrum"] = run_spectrum(X, n_clusters, seed)
@@ -312,6 +314,17 @@ def report(records, datasets):
     )
 
 
+def parse_setting(text):
+    """``"name=value"`` -> ``(name, value)``, a Python literal where it is one."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected PARAM=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -366,6 +379,23 @@ def parse_args(argv=None):
         type=float,
         default=None,
         help="TSCCClusterer cluster_weight (default: the estimator's, 0.1)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        type=parse_setting,
+        help="any other TSCCClusterer parameter, e.g. --set batch_size=16 "
+        "--set lr=2e-3 (repeatable; the value is read as a Python literal)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="memory folder for TSCC's pretraining, kept after the run (default: "
+        "a temporary one per seed); the TSCC fit time then counts a cached "
+        "pretraining as the time to load it",
     )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
@@ -437,6 +467,7 @@ def main(argv=None):
             value = quick.get(key)
         if value is not None:
             params[key] = value
+    params.update(args.set)
 
     records, notes = [], {}
     total_start = time.perf_counter()
@@ -447,7 +478,9 @@ def main(argv=None):
         log(f"{name}: X {X.shape}, {n_clusters} classes ({note})")
         for seed in seeds:
             seismic = DATASETS[name][0] != "ucr"
-            results = run_methods(args.methods, X, n_clusters, seed, params, seismic)
+            results = run_methods(
+                args.methods, X, n_clusters, seed, params, seismic, args.cache
+            )
             for method, (labels, seconds) in results.items():
                 scores = clustering_scores(y, labels)
                 records.append(
