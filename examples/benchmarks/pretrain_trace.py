@@ -1,0 +1,158 @@
+"""Pretraining, epoch by epoch: label-free scores beside the NMI (issue 17).
+
+Can a fit tell, without labels, when pretraining has learnt the most useful
+features? After every pretraining epoch of a default ``TSCCClusterer`` this
+script encodes all series, runs K-means with ``n_clusters`` = the number of
+classes, and records two label-free scores of the features (silhouette and
+Calinski-Harabasz of those clusters) beside the NMI and ACC of the clusters
+(the labels score, nothing else). Training is untouched: the measurement runs
+between epochs in inference mode and draws from none of training's random
+streams, so the last epoch's numbers are those of the pretraining-only fit.
+
+Run: python examples/benchmarks/pretrain_trace.py [--datasets ...] [--seeds 0 1 2]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from quality import DATASETS, DEFAULT_DATA_DIR, load_dataset
+from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, silhouette_score
+
+import tscc.training
+from tscc import TSCCClusterer
+from tscc.metrics import clustering_scores
+
+DEFAULT_DATASETS = [
+    "phasenet-event",
+    "phasenet-phase",
+    "GunPoint",
+    "ItalyPowerDemand",
+    "ArrowHead",
+    "Coffee",
+]
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def traced_pretraining(X, targets, seed, params):
+    """Fit with ``finetune_epochs=0``, scoring every epoch for every target.
+
+    ``targets`` maps a data set name to its labels ``y`` (several names may
+    share the series ``X``: one pretraining serves them all). Returns
+    {name: one record per pretraining epoch}.
+    """
+    records = {name: [] for name in targets}
+    train_epoch = tscc.training.train_epoch
+
+    def measured_epoch(encoder, optimizer, series, config, *args, **kwargs):
+        losses = train_epoch(encoder, optimizer, series, config, *args, **kwargs)
+        was_training = encoder.training
+        encoder.eval()
+        features = tscc.training.encode_features(
+            encoder, series, config.batch_size, config.device
+        ).cpu().double().numpy()
+        encoder.train(was_training)
+        for name, y in targets.items():
+            n_clusters = int(np.unique(y).size)
+            labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(
+                features
+            )
+            found = np.unique(labels).size > 1
+            records[name].append(
+                {
+                    "epoch": len(records[name]) + 1,
+                    "loss": float(losses["contrastive"]),
+                    "silhouette": (
+                        float(silhouette_score(features, labels)) if found else -1.0
+                    ),
+                    "calinski_harabasz": (
+                        float(calinski_harabasz_score(features, labels))
+                        if found
+                        else 0.0
+                    ),
+                    **clustering_scores(y, labels),
+                }
+            )
+        return losses
+
+    tscc.training.train_epoch = measured_epoch
+    try:
+        TSCCClusterer(finetune_epochs=0, random_state=seed, **params).fit(X)
+    finally:
+        tscc.training.train_epoch = train_epoch
+    return records
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--datasets", nargs="+", choices=list(DATASETS), default=DEFAULT_DATASETS
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--pretrain-epochs", type=int, default=25)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--out", type=Path, default=Path("pretrain_trace.json"))
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    params = {"pretrain_epochs": args.pretrain_epochs}
+    # The PhaseNet tasks label the same windows: one pretraining per seed.
+    groups = {}
+    for name in args.datasets:
+        kind, _, _ = DATASETS[name]
+        groups.setdefault(kind if kind == "phasenet" else name, []).append(name)
+    results = []
+    for names in groups.values():
+        targets = {}
+        for name in names:
+            X, y, note = load_dataset(name, args.data_dir)
+            targets[name] = y
+            log(f"{name}: X {X.shape}, {np.unique(y).size} classes ({note})")
+        for seed in args.seeds:
+            traces = traced_pretraining(X, targets, seed, params)
+            for name, trace in traces.items():
+                results.append({"dataset": name, "seed": seed, "trace": trace})
+                best = max(trace, key=lambda r: r["silhouette"])
+                log(
+                    f"  {name} seed {seed}: last epoch NMI {trace[-1]['nmi']:.3f}; "
+                    f"best NMI {max(r['nmi'] for r in trace):.3f}; at the best "
+                    f"silhouette (epoch {best['epoch']}) NMI {best['nmi']:.3f}"
+                )
+            args.out.write_text(
+                json.dumps({"command": sys.argv, "results": results}, indent=2)
+            )
+    print(summary(results))
+
+
+def summary(results):
+    """Mean NMI over seeds: last epoch, best epoch, and epochs picked without labels."""
+    lines = [
+        "| data | NMI, last epoch | NMI, best epoch (oracle) "
+        "| NMI at max silhouette | NMI at max Calinski-Harabasz |",
+        "|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(r["dataset"] for r in results):
+        traces = [r["trace"] for r in results if r["dataset"] == name]
+        last = np.mean([t[-1]["nmi"] for t in traces])
+        oracle = np.mean([max(e["nmi"] for e in t) for t in traces])
+        picked = {
+            score: np.mean([max(t, key=lambda e: e[score])["nmi"] for t in traces])
+            for score in ("silhouette", "calinski_harabasz")
+        }
+        lines.append(
+            f"| {name} | {last:.3f} | {oracle:.3f} | {picked['silhouette']:.3f} "
+            f"| {picked['calinski_harabasz']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
