@@ -1,3 +1,4 @@
+import argparse
 import csv
 import importlib.util
 import os
@@ -299,6 +300,15 @@ def test_subcommand_help(command, capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: tscc {command}")
+
+
+def test_feature_norm_option_reads_l2_and_none():
+    from tscc.cli import _feature_norm
+
+    assert _feature_norm("l2") == "l2"
+    assert _feature_norm("none") is None
+    with pytest.raises(argparse.ArgumentTypeError, match="l2"):
+        _feature_norm("unit")
 
 
 def test_fit_offers_every_estimator_parameter(capsys):

@@ -8,6 +8,7 @@ from tscc.encoder import (
     DilatedConv1d,
     DilatedConvBlock,
     TSEncoder,
+    max_pool_observed,
     rebuild_encoder,
     timestamp_mask,
 )
@@ -222,3 +223,22 @@ def test_timestamp_mask_seeded_reproducible():
     a = timestamp_mask(4, 30, generator=torch.Generator().manual_seed(1))
     b = timestamp_mask(4, 30, generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
+
+
+def test_pool_scales_features_to_unit_length_only_with_l2():
+    torch.manual_seed(0)
+    z = torch.randn(4, 7, 5)
+    observed = torch.ones(4, 7, dtype=torch.bool)
+    observed[0, 3:] = False
+    pooled = TSEncoder(1, repr_dims=5, depth=1).pool(z, observed)
+    torch.testing.assert_close(pooled, max_pool_observed(z, observed))
+    unit = TSEncoder(1, repr_dims=5, depth=1, feature_norm="l2").pool(z, observed)
+    torch.testing.assert_close(unit, F.normalize(pooled, dim=-1))
+    torch.testing.assert_close(unit.norm(dim=-1), torch.ones(4))
+
+
+def test_feature_norm_adds_no_weights_and_is_validated():
+    plain, unit = TSEncoder(1, depth=1), TSEncoder(1, depth=1, feature_norm="l2")
+    assert plain.state_dict().keys() == unit.state_dict().keys()
+    with pytest.raises(ValueError, match="feature_norm"):
+        TSEncoder(1, depth=1, feature_norm="l1")

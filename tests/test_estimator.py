@@ -470,3 +470,25 @@ def test_auto_cluster_weight_depends_on_the_loss(
     est = TSCCClusterer(**params).fit(X)
     assert seen == [(expected, cluster_loss)]
     assert est.get_params()["cluster_weight"] == weight  # stored untouched
+
+
+def test_feature_norm_l2_clusters_unit_length_features(data, tmp_path, monkeypatch):
+    X, _ = data
+    calls = count_pretraining_epochs(monkeypatch)
+    pooled = TSCCClusterer(**{**TINY, "memory": str(tmp_path)}).fit(X)
+    unit = TSCCClusterer(**{**TINY, "memory": str(tmp_path), "feature_norm": "l2"})
+    unit.fit(X)
+    # one pretraining serves both scalings
+    assert len(calls) == TINY["pretrain_epochs"]
+    features = unit.transform(X)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(np.linalg.norm(pooled.transform(X), axis=1), 1.0)
+    distances = ((features[:, None] - unit.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(unit.predict(X), distances.argmin(axis=1))
+    np.testing.assert_array_equal(unit.labels_, unit.predict(X))
+
+
+def test_feature_norm_is_validated_in_fit(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="feature_norm"):
+        TSCCClusterer(**{**TINY, "feature_norm": "l1"}).fit(X)

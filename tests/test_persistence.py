@@ -291,3 +291,33 @@ def test_a_legacy_model_saved_again_keeps_its_layout(tmp_path):
     assert_same_predictions(
         again, legacy, np.load(DATA / "legacy_e144771_expected.npz")["X"]
     )
+
+
+def test_feature_norm_survives_saving_and_pickling(tmp_path):
+    unit = TSCCClusterer(**{**TINY, "feature_norm": "l2"}).fit(X)
+    path = tmp_path / "model.tscc"
+    unit.save(path)
+    loaded = TSCCClusterer.load(path)
+    assert loaded.feature_norm == "l2"
+    assert loaded.encoder_.feature_norm == "l2"
+    assert_same_predictions(loaded, unit, X)
+    restored = pickle.loads(pickle.dumps(unit))
+    assert_same_predictions(restored, unit, X)
+
+
+def test_models_from_before_feature_norm_cluster_pooled_features(fitted, tmp_path):
+    path = tmp_path / "model.tscc"
+    fitted.save(path)
+
+    def drop_feature_norm(payload):
+        params = json.loads(payload["params"])
+        del params["feature_norm"]
+        payload["params"] = json.dumps(params)
+        state = json.loads(payload["fitted"])
+        del state["encoder_kwargs"]["feature_norm"]
+        payload["fitted"] = json.dumps(state)
+
+    edit_payload(path, drop_feature_norm)
+    loaded = TSCCClusterer.load(path)
+    assert loaded.feature_norm is None and loaded.encoder_.feature_norm is None
+    assert_same_predictions(loaded, fitted, X)

@@ -54,6 +54,7 @@ _ESTIMATOR_OPTIONS = (
     ("cluster_weight", "weight", 'weight of the clustering loss, or "auto"'),
     ("cluster_loss", str, '"fcm" or the scale-free "fcm_ratio" clustering term'),
     ("cluster_fraction", float, "share of a batch in the clustering loss"),
+    ("feature_norm", "norm", '"l2": cluster unit-length features; "none": as pooled'),
     ("center_update_interval", int, "fine-tuning epochs between centre updates"),
     ("tol", float, "early stop when fewer labels change (0: never)"),
     ("temporal_unit", int, "smallest pooling scale of the temporal loss"),
@@ -197,6 +198,13 @@ def _sample_size(text):
         ) from None
 
 
+def _feature_norm(text):
+    """An argparse type: "l2", or "none" for None."""
+    if text in ("l2", "none"):
+        return None if text == "none" else text
+    raise argparse.ArgumentTypeError(f'must be "l2" or "none", got {text!r}')
+
+
 def _add_estimator_options(parser):
     defaults = TSCCClusterer().get_params()
     group = parser.add_argument_group(
@@ -209,6 +217,7 @@ def _add_estimator_options(parser):
         "length": _number_or("none", None),
         "weight": _number_or("auto", "auto", float),
         "samples": _sample_size,
+        "norm": _feature_norm,
     }
     for name, kind, text in _ESTIMATOR_OPTIONS:
         group.add_argument(

@@ -9,16 +9,38 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
+    "FEATURE_NORMS",
     "PRECISIONS",
     "DilatedConv1d",
     "DilatedConvBlock",
     "TSEncoder",
+    "max_pool_observed",
     "rebuild_encoder",
     "timestamp_mask",
 ]
 
 #: Names of the encoder's arithmetic precisions and their compute dtypes.
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+#: Scalings of the pooled series features: none (the paper's) or unit length.
+FEATURE_NORMS = (None, "l2")
+
+
+def max_pool_observed(z, observed):
+    """Max-pool per-timestamp representations over observed timestamps.
+
+    Parameters
+    ----------
+    z : torch.Tensor of shape (B, T, R)
+    observed : torch.Tensor of shape (B, T), dtype bool
+
+    Returns
+    -------
+    features : torch.Tensor of shape (B, R)
+        A series without any observed timestamp is pooled over all of them.
+    """
+    masked = z.masked_fill(~observed.unsqueeze(-1), float("-inf"))
+    pooled = masked.amax(dim=1)
+    return torch.where(torch.isfinite(pooled), pooled, z.amax(dim=1))
 
 
 class DilatedConv1d(nn.Conv1d):
@@ -157,6 +179,11 @@ class TSEncoder(nn.Module):
         Whether the output block comes after the ``depth`` hidden blocks.
         ``False`` rebuilds encoders fitted by tscc before it followed the paper
         here: ``depth`` blocks in all, the last of them the output block.
+    feature_norm : {None, "l2"}, default=None
+        Scaling of the series features that :meth:`pool` returns: ``None``
+        keeps the max-pooled representation (the paper's), ``"l2"`` scales it
+        to unit length. It has no weights, so it changes nothing in the
+        per-timestamp output or in the contrastive loss.
 
     Notes
     -----
@@ -174,8 +201,14 @@ class TSEncoder(nn.Module):
         dropout=0.1,
         precision="float32",
         output_block=True,
+        feature_norm=None,
     ):
         super().__init__()
+        if feature_norm not in FEATURE_NORMS:
+            raise ValueError(
+                f"feature_norm={feature_norm!r} is not one of {FEATURE_NORMS}."
+            )
+        self.feature_norm = feature_norm
         if precision not in PRECISIONS:
             raise ValueError(
                 f"precision={precision!r} is not one of {sorted(PRECISIONS)}."
@@ -224,6 +257,25 @@ class TSEncoder(nn.Module):
         with torch.autocast(x.device.type, dtype=PRECISIONS[self.precision]):
             z = self._encode(x, mask, generator)
         return z.float()
+
+    def pool(self, z, observed):
+        """Features of whole series: ``z`` max-pooled over observed timestamps.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_timestamps, repr_dims)
+            Output of :meth:`forward`.
+        observed : torch.Tensor of shape (batch, n_timestamps), dtype bool
+
+        Returns
+        -------
+        features : torch.Tensor of shape (batch, repr_dims)
+            Scaled to unit length when ``feature_norm="l2"``.
+        """
+        features = max_pool_observed(z, observed)
+        if self.feature_norm == "l2":
+            features = F.normalize(features, dim=-1)
+        return features
 
     def _encode(self, x, mask, generator):
         observed = ~torch.isnan(x).any(dim=-1)  # B x T

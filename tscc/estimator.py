@@ -118,6 +118,14 @@ class TSCCClusterer(
         (mask off) for the clustering loss. The loss is a mean over them, so the
         gradient is an unbiased estimate of the whole batch's at a fraction
         of the cost of the extra pass; 1.0 uses every series of every batch.
+    feature_norm : {None, "l2"}, default=None
+        Scaling of the series features R wherever TSCC clusters them: K-means
+        initialisation, the clustering term and centre steps of fine-tuning,
+        ``transform``, ``predict`` and the other predictions. ``None`` keeps the
+        max-pooled representation, as in the paper. ``"l2"`` scales each
+        feature vector to unit length, so that clusters are told apart by the
+        direction of R, not its size. Pretraining is the same with either, and
+        is shared through ``memory``.
     center_update_interval : int, default=2
         The centres are recomputed over all series every this many fine-tuning
         epochs, and once more at the end.
@@ -273,6 +281,7 @@ class TSCCClusterer(
         ],
         "cluster_loss": [StrOptions({"fcm_ratio", "fcm"})],
         "cluster_fraction": [Interval(Real, 0, 1, closed="right")],
+        "feature_norm": [StrOptions({"l2"}), None],
         "tol": [Interval(Real, 0, 1, closed="both")],
         "center_update_interval": [Interval(Integral, 1, None, closed="left")],
         "temporal_unit": [Interval(Integral, 0, 30, closed="both")],
@@ -306,6 +315,7 @@ class TSCCClusterer(
         cluster_weight="auto",
         cluster_loss="fcm_ratio",
         cluster_fraction=0.5,
+        feature_norm=None,
         center_update_interval=2,
         tol=0.0,
         temporal_unit=0,
@@ -331,6 +341,7 @@ class TSCCClusterer(
         self.cluster_weight = cluster_weight
         self.cluster_loss = cluster_loss
         self.cluster_fraction = cluster_fraction
+        self.feature_norm = feature_norm
         self.center_update_interval = center_update_interval
         self.tol = tol
         self.temporal_unit = temporal_unit
@@ -406,6 +417,7 @@ class TSCCClusterer(
             "depth": self.depth_,
             "precision": self.precision_,
             "output_block": True,
+            "feature_norm": self.feature_norm,
         }
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -555,12 +567,19 @@ class TSCCClusterer(
         # The key is the digest taken while validating, not the series: a
         # large array or memory map is read once per fit, not hashed again.
         key = (digest, None if rows is None else _digest_rows(rows))
+        # Pretraining never pools series features, so fits that differ only
+        # in their scaling share one cached pretraining.
+        encoder_kwargs = {
+            name: value
+            for name, value in self._encoder_kwargs.items()
+            if name != "feature_norm"
+        }
         if memory.location is not None and pretrain.check_call_in_cache(
-            key, self._encoder_kwargs, **kwargs, series=None
+            key, encoder_kwargs, **kwargs, series=None
         ):
             progress.message(f"pretrained encoder loaded from {memory.location}")
         shelved = pretrain.call_and_shelve(
-            key, self._encoder_kwargs, **kwargs, series=series, progress=progress
+            key, encoder_kwargs, **kwargs, series=series, progress=progress
         )
         weights, history, completed = shelved.get()
         if not completed:
@@ -787,6 +806,7 @@ class TSCCClusterer(
         encoder_state = state.pop("_encoder_state", None)
         # pickles from before cluster_loss existed were fitted with the paper's term
         state.setdefault("cluster_loss", "fcm")
+        state.setdefault("feature_norm", None)  # ... on the features as pooled
         super().__setstate__(state)
         if encoder_state is None:
             return

@@ -144,6 +144,8 @@ def load_model(path, estimator_class, device=None):
     # Files from before cluster_loss existed were fitted with the paper's term;
     # the current default would refit them with another one.
     params.setdefault("cluster_loss", "fcm")
+    # ... and clustered the max-pooled features as they are.
+    params.setdefault("feature_norm", None)
     estimator = estimator_class(**params)
     fitted = json.loads(payload["fitted"])
     encoder_kwargs = fitted.pop("encoder_kwargs")

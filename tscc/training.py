@@ -16,7 +16,7 @@ import torch
 
 from .augmentation import draw_crops, take_windows
 from .clustering import fuzzy_center_step, fuzzy_memberships, squared_distances
-from .encoder import TSEncoder
+from .encoder import TSEncoder, max_pool_observed
 from .losses import (
     fuzzy_clustering_loss,
     fuzzy_scatter_ratio_loss,
@@ -135,24 +135,6 @@ class ClusterState:
         self.labels = squared_distances(self.features, self.centers).argmin(dim=1)
 
 
-def max_pool_observed(z, observed):
-    """Max-pool per-timestamp representations over observed timestamps.
-
-    Parameters
-    ----------
-    z : torch.Tensor of shape (B, T, R)
-    observed : torch.Tensor of shape (B, T), dtype bool
-
-    Returns
-    -------
-    features : torch.Tensor of shape (B, R)
-        A series without any observed timestamp is pooled over all of them.
-    """
-    masked = z.masked_fill(~observed.unsqueeze(-1), float("-inf"))
-    pooled = masked.amax(dim=1)
-    return torch.where(torch.isfinite(pooled), pooled, z.amax(dim=1))
-
-
 def _observed(batch):
     return ~torch.isnan(batch).any(dim=-1)
 
@@ -259,7 +241,7 @@ def train_epoch(
             n_cluster = max(min_series, math.ceil(cluster_fraction * len(batch)))
             subset = batch[:n_cluster]
             if len(subset) >= min_series:
-                features = max_pool_observed(encoder(subset), _observed(subset))
+                features = encoder.pool(encoder(subset), _observed(subset))
                 sq_distances = squared_distances(features, centers)
                 memberships = fuzzy_memberships(sq_distances.detach(), m)
                 if ratio:
@@ -365,7 +347,7 @@ def _encode_block(encoder, series, batch_size, device):
             # last bits; full batches make a series' features independent of
             # which other series it is encoded with.
             batch = _pad_batch(batch, batch_size)
-            features = max_pool_observed(encoder(batch), _observed(batch))
+            features = encoder.pool(encoder(batch), _observed(batch))
             chunks.append(features[:n_real])
     encoder.train(was_training)
     return torch.cat(chunks)

@@ -397,6 +397,13 @@ def parse_args(argv=None):
         "a temporary one per seed); the TSCC fit time then counts a cached "
         "pretraining as the time to load it",
     )
+    parser.add_argument(
+        "--feature-norm",
+        choices=["none", "l2"],
+        default="none",
+        help="TSCCClusterer feature_norm: l2 clusters unit-length features "
+        "(default: none, the paper's max-pooled features)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
         "--precision",
@@ -431,7 +438,9 @@ def parse_args(argv=None):
         nargs="+",
         type=Path,
         metavar="JSON",
-        help="print the tables of these result files merged (runs nothing)",
+        help="print the tables of these result files merged (runs nothing); "
+        "a data set, method and seed found in several files is taken from the "
+        "first",
     )
     return parser.parse_args(argv)
 
@@ -439,11 +448,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.report:
-        records = [
-            record
-            for path in args.report
-            for record in json.loads(path.read_text())["results"]
-        ]
+        # A (data set, method, seed) measured in several files counts once:
+        # the first file that has it wins.
+        merged = {}
+        for path in args.report:
+            for record in json.loads(path.read_text())["results"]:
+                key = (record["dataset"], record["method"], record["seed"])
+                merged.setdefault(key, record)
+        records = list(merged.values())
         names = [
             name for name in DATASETS if any(r["dataset"] == name for r in records)
         ]
@@ -467,6 +479,8 @@ def main(argv=None):
             value = quick.get(key)
         if value is not None:
             params[key] = value
+    if args.feature_norm != "none":
+        params["feature_norm"] = args.feature_norm
     params.update(args.set)
 
     records, notes = [], {}
@@ -521,6 +535,7 @@ def write_results(args, seeds, params, notes, records, total_start, *, complete)
         "complete": complete,
         "quick": args.quick,
         "methods": args.methods,
+        "feature_norm": args.feature_norm,
         "seeds": seeds,
         "tscc_params": params,
         "datasets": notes,
