@@ -10,6 +10,9 @@ does on readouts of the same pretrained features ``R`` (``finetune_epochs=0``):
 - ``L2-normalised R`` (R / ||R||, the geometry the contrastive loss trains);
 - ``standardised R`` (each feature to unit variance);
 - ``whitened R`` (PCA whitening: every direction of R equally weighted);
+- ``pyramid R``: the per-timestamp representations max-pooled over the whole
+  series, its halves and its quarters, concatenated (7 x repr_dims numbers):
+  where in the window things happen, which one max over the window discards;
 - ``consensus``: the seeds' ``R`` labels combined by co-association
   (average-linkage clustering of how often two series share a cluster);
 - ``concatenated seeds``: K-means on the seeds' L2-normalised R side by side.
@@ -36,7 +39,8 @@ from sklearn.preprocessing import StandardScaler, normalize
 from tscc import TSCCClusterer
 from tscc.metrics import clustering_scores
 
-PER_SEED = ("R", "L2-normalised R", "standardised R", "whitened R")
+PER_SEED = ("R", "L2-normalised R", "standardised R", "whitened R", "pyramid R")
+PYRAMID_LEVELS = (1, 2, 4)
 ACROSS_SEEDS = ("consensus", "concatenated seeds")
 
 
@@ -48,7 +52,27 @@ def kmeans(features, n_clusters, seed):
     return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
 
 
-def per_seed_readouts(model, features, n_clusters, seed):
+def pyramid_features(encoder, X, batch_size=64):
+    """Max-pools of the per-timestamp representations over 1, 2 and 4 segments."""
+    encoder.eval()
+    pooled = []
+    with torch.inference_mode():
+        for start in range(0, len(X), batch_size):
+            z = encoder(torch.as_tensor(X[start : start + batch_size]))
+            pooled.append(
+                torch.cat(
+                    [
+                        segment.amax(dim=1)
+                        for parts in PYRAMID_LEVELS
+                        for segment in torch.tensor_split(z, parts, dim=1)
+                    ],
+                    dim=1,
+                )
+            )
+    return torch.cat(pooled).double().numpy()
+
+
+def per_seed_readouts(model, X, features, n_clusters, seed):
     return {
         "R": model.labels_,
         "L2-normalised R": kmeans(normalize(features), n_clusters, seed),
@@ -60,6 +84,7 @@ def per_seed_readouts(model, features, n_clusters, seed):
             n_clusters,
             seed,
         ),
+        "pyramid R": kmeans(pyramid_features(model.encoder_, X), n_clusters, seed),
     }
 
 
@@ -109,7 +134,7 @@ def main(argv=None):
             ).fit(X)
             features = model.transform(X).astype(np.float64)
             for readout, labels in per_seed_readouts(
-                model, features, n_clusters, seed
+                model, X, features, n_clusters, seed
             ).items():
                 records.append(
                     {"dataset": name, "readout": readout, "seed": seed}
