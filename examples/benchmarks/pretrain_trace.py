@@ -13,6 +13,7 @@ Run: python examples/benchmarks/pretrain_trace.py [--datasets ...] [--seeds 0 1 
 """
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -41,45 +42,65 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def traced_pretraining(X, targets, seed, params):
+def score_features(features, y, seed):
+    """K-means at the number of classes: label-free scores and scores against y."""
+    n_clusters = int(np.unique(y).size)
+    labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(features)
+    found = np.unique(labels).size > 1
+    return {
+        "silhouette": float(silhouette_score(features, labels)) if found else -1.0,
+        "calinski_harabasz": (
+            float(calinski_harabasz_score(features, labels)) if found else 0.0
+        ),
+        **clustering_scores(y, labels),
+    }
+
+
+def encoded(encoder, series, config):
+    was_training = encoder.training
+    encoder.eval()
+    features = tscc.training.encode_features(
+        encoder, series, config.batch_size, config.device
+    )
+    encoder.train(was_training)
+    return features.cpu().double().numpy()
+
+
+def traced_pretraining(X, targets, seed, params, average_from=None):
     """Fit with ``finetune_epochs=0``, scoring every epoch for every target.
 
     ``targets`` maps a data set name to its labels ``y`` (several names may
-    share the series ``X``: one pretraining serves them all). Returns
-    {name: one record per pretraining epoch}.
+    share the series ``X``: one pretraining serves them all). With
+    ``average_from``, the weights after each epoch from that one on are also
+    averaged (uniformly) and the averaged encoder is scored once at the end.
+    Returns ({name: one record per pretraining epoch}, {name: record of the
+    averaged weights} or None).
     """
     records = {name: [] for name in targets}
     train_epoch = tscc.training.train_epoch
+    averaging = {"sum": None, "count": 0, "encoder": None, "series": None}
 
     def measured_epoch(encoder, optimizer, series, config, *args, **kwargs):
         losses = train_epoch(encoder, optimizer, series, config, *args, **kwargs)
-        was_training = encoder.training
-        encoder.eval()
-        features = tscc.training.encode_features(
-            encoder, series, config.batch_size, config.device
-        ).cpu().double().numpy()
-        encoder.train(was_training)
+        features = encoded(encoder, series, config)
         for name, y in targets.items():
-            n_clusters = int(np.unique(y).size)
-            labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(
-                features
-            )
-            found = np.unique(labels).size > 1
             records[name].append(
                 {
                     "epoch": len(records[name]) + 1,
                     "loss": float(losses["contrastive"]),
-                    "silhouette": (
-                        float(silhouette_score(features, labels)) if found else -1.0
-                    ),
-                    "calinski_harabasz": (
-                        float(calinski_harabasz_score(features, labels))
-                        if found
-                        else 0.0
-                    ),
-                    **clustering_scores(y, labels),
+                    **score_features(features, y, seed),
                 }
             )
+        epoch = len(next(iter(records.values())))
+        if average_from is not None and epoch >= average_from:
+            state = {k: v.detach().double() for k, v in encoder.state_dict().items()}
+            if averaging["sum"] is None:
+                averaging["sum"] = state
+            else:
+                for k, v in state.items():
+                    averaging["sum"][k] += v
+            averaging.update(count=averaging["count"] + 1, encoder=encoder)
+            averaging.update(series=series, config=config)
         return losses
 
     tscc.training.train_epoch = measured_epoch
@@ -87,7 +108,20 @@ def traced_pretraining(X, targets, seed, params):
         TSCCClusterer(finetune_epochs=0, random_state=seed, **params).fit(X)
     finally:
         tscc.training.train_epoch = train_epoch
-    return records
+    if not averaging["count"]:
+        return records, None
+    # The encoder has no normalisation layers: averaged weights need no
+    # statistics recomputed.
+    encoder = copy.deepcopy(averaging["encoder"])
+    encoder.load_state_dict(
+        {k: (v / averaging["count"]).float() for k, v in averaging["sum"].items()}
+    )
+    features = encoded(encoder, averaging["series"], averaging["config"])
+    averaged = {
+        name: {"from_epoch": average_from, **score_features(features, y, seed)}
+        for name, y in targets.items()
+    }
+    return records, averaged
 
 
 def main(argv=None):
@@ -97,6 +131,14 @@ def main(argv=None):
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--pretrain-epochs", type=int, default=25)
+    parser.add_argument(
+        "--average-from",
+        type=int,
+        default=None,
+        metavar="EPOCH",
+        help="also score the encoder whose weights are the mean of those after "
+        "epochs EPOCH..last",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--out", type=Path, default=Path("pretrain_trace.json"))
@@ -117,9 +159,17 @@ def main(argv=None):
             targets[name] = y
             log(f"{name}: X {X.shape}, {np.unique(y).size} classes ({note})")
         for seed in args.seeds:
-            traces = traced_pretraining(X, targets, seed, params)
+            traces, averaged = traced_pretraining(
+                X, targets, seed, params, args.average_from
+            )
             for name, trace in traces.items():
                 results.append({"dataset": name, "seed": seed, "trace": trace})
+                if averaged is not None:
+                    results[-1]["averaged"] = averaged[name]
+                    log(
+                        f"  {name} seed {seed}: weights averaged from epoch "
+                        f"{args.average_from}: NMI {averaged[name]['nmi']:.3f}"
+                    )
                 best = max(trace, key=lambda r: r["silhouette"])
                 log(
                     f"  {name} seed {seed}: last epoch NMI {trace[-1]['nmi']:.3f}; "
@@ -134,10 +184,12 @@ def main(argv=None):
 
 def summary(results):
     """Mean NMI over seeds: last epoch, best epoch, and epochs picked without labels."""
+    averaged = all("averaged" in r for r in results)
     lines = [
         "| data | NMI, last epoch | NMI, best epoch (oracle) "
-        "| NMI at max silhouette | NMI at max Calinski-Harabasz |",
-        "|---|---|---|---|---|",
+        "| NMI at max silhouette | NMI at max Calinski-Harabasz |"
+        + (" NMI, averaged weights |" if averaged else ""),
+        "|---|---|---|---|---|" + ("---|" if averaged else ""),
     ]
     for name in dict.fromkeys(r["dataset"] for r in results):
         traces = [r["trace"] for r in results if r["dataset"] == name]
@@ -147,10 +199,16 @@ def summary(results):
             score: np.mean([max(t, key=lambda e: e[score])["nmi"] for t in traces])
             for score in ("silhouette", "calinski_harabasz")
         }
-        lines.append(
+        row = (
             f"| {name} | {last:.3f} | {oracle:.3f} | {picked['silhouette']:.3f} "
             f"| {picked['calinski_harabasz']:.3f} |"
         )
+        if averaged:
+            mean = np.mean(
+                [r["averaged"]["nmi"] for r in results if r["dataset"] == name]
+            )
+            row += f" {mean:.3f} |"
+        lines.append(row)
     return "\n".join(lines)
 
 
