@@ -89,6 +89,7 @@ class GalleryOrder:
     FIRST = (
         "plot_quickstart.py",
         "plot_pipeline_gridsearch.py",
+        "plot_choose_n_clusters.py",
         "plot_feature_probes.py",
         "plot_miniseed_folder.py",
         "plot_scaling.py",
