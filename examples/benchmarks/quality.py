@@ -41,6 +41,8 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 import tscc
+import tscc.estimator
+import tscc.training
 from tscc import (
     TSCCClusterer,
     WaveformNormalizer,
@@ -404,6 +406,15 @@ def parse_args(argv=None):
         help="TSCCClusterer feature_norm: l2 clusters unit-length features "
         "(default: none, the paper's max-pooled features)",
     )
+    parser.add_argument(
+        "--average-from",
+        type=int,
+        default=None,
+        metavar="EPOCH",
+        help="experiment, not an estimator setting: end pretraining with the "
+        "mean of the weights after epochs EPOCH..last (stochastic weight "
+        "averaging); never combine with --cache",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
         "--precision",
@@ -445,8 +456,51 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def average_pretrained_weights(first_epoch):
+    """Make every pretraining return its weights averaged over the last epochs.
+
+    An experiment for issue 17 (see ``pretrain_trace.py --average-from``):
+    ``tscc.estimator.pretrain_encoder`` is wrapped so that the state after
+    each pretraining epoch from ``first_epoch`` on is summed, and the mean
+    replaces the final weights. Fine-tuning is untouched. A ``memory`` cache
+    filled without it would hand back plain weights, hence no ``--cache``.
+    """
+    pretrain_encoder = tscc.estimator.pretrain_encoder
+    train_epoch = tscc.training.train_epoch
+
+    def averaged(*args, **kwargs):
+        summed, seen = {}, [0]
+
+        def summing_epoch(encoder, *epoch_args, **epoch_kwargs):
+            losses = train_epoch(encoder, *epoch_args, **epoch_kwargs)
+            seen[0] += 1
+            if seen[0] >= first_epoch:
+                for name, value in encoder.state_dict().items():
+                    value = value.detach().double().cpu()
+                    summed[name] = summed[name] + value if name in summed else value
+            return losses
+
+        tscc.training.train_epoch = summing_epoch
+        try:
+            state, history, completed = pretrain_encoder(*args, **kwargs)
+        finally:
+            tscc.training.train_epoch = train_epoch
+        n_averaged = seen[0] - first_epoch + 1
+        if n_averaged > 0:
+            state = {
+                name: (value / n_averaged).float() for name, value in summed.items()
+            }
+        return state, history, completed
+
+    tscc.estimator.pretrain_encoder = averaged
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.average_from is not None:
+        if args.cache is not None:
+            raise SystemExit("--average-from cannot use --cache: see its help")
+        average_pretrained_weights(args.average_from)
     if args.report:
         # A (data set, method, seed) measured in several files counts once:
         # the first file that has it wins.
@@ -536,6 +590,7 @@ def write_results(args, seeds, params, notes, records, total_start, *, complete)
         "quick": args.quick,
         "methods": args.methods,
         "feature_norm": args.feature_norm,
+        "average_from": args.average_from,
         "seeds": seeds,
         "tscc_params": params,
         "datasets": notes,
