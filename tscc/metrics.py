@@ -163,9 +163,16 @@ with :func:`clustering_accuracy`; the clusterer itself never uses ``y``.
 
 
 def _features_and_labels(estimator, X):
-    """Learned features of ``X`` and their nearest-centre clusters, one encoding."""
+    """Learned features of ``X`` and their nearest-centre clusters, one encoding.
+
+    Returns ``None`` where an internal score is undefined: all series in one
+    cluster, or every series a cluster of its own.
+    """
     features = np.asarray(estimator.transform(X), dtype=np.float64)
     labels = pairwise_distances_argmin(features, estimator.cluster_centers_)
+    n_found = np.unique(labels).size
+    if n_found < 2 or n_found >= len(labels):
+        return None
     return features, labels
 
 
@@ -195,8 +202,8 @@ def silhouette_scorer(estimator, X, y=None):
     score : float
         The mean silhouette in [-1, 1]. With more than 5000 series it is
         estimated on 5000 of them, drawn with a fixed seed. -1.0 (the worst)
-        when every series falls in one cluster, where the silhouette is not
-        defined.
+        when every series falls in one cluster, or each in a cluster of its
+        own, where the silhouette is not defined.
 
     See Also
     --------
@@ -214,9 +221,10 @@ def silhouette_scorer(estimator, X, y=None):
     >>> -1.0 <= silhouette_scorer(model, X) <= 1.0
     True
     """
-    features, labels = _features_and_labels(estimator, X)
-    if np.unique(labels).size < 2 or np.unique(labels).size >= len(labels):
+    clusters = _features_and_labels(estimator, X)
+    if clusters is None:
         return -1.0
+    features, labels = clusters
     sample_size = (
         SILHOUETTE_MAX_SAMPLES if len(labels) > SILHOUETTE_MAX_SAMPLES else None
     )
@@ -247,7 +255,8 @@ def calinski_harabasz_scorer(estimator, X, y=None):
     Returns
     -------
     score : float
-        The index, >= 0; 0.0 when every series falls in one cluster.
+        The index, >= 0; 0.0 when every series falls in one cluster, or
+        each in a cluster of its own.
 
     See Also
     --------
@@ -265,7 +274,7 @@ def calinski_harabasz_scorer(estimator, X, y=None):
     >>> calinski_harabasz_scorer(model, X) >= 0.0
     True
     """
-    features, labels = _features_and_labels(estimator, X)
-    if np.unique(labels).size < 2 or np.unique(labels).size >= len(labels):
+    clusters = _features_and_labels(estimator, X)
+    if clusters is None:
         return 0.0
-    return float(calinski_harabasz_score(features, labels))
+    return float(calinski_harabasz_score(*clusters))
