@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from quality import DATASETS, DEFAULT_DATA_DIR, load_dataset
+from quality import DATASETS, DEFAULT_DATA_DIR, WeightMean, load_dataset
 from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
@@ -78,7 +78,7 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
     """
     records = {name: [] for name in targets}
     train_epoch = tscc.training.train_epoch
-    averaging = {"sum": None, "count": 0, "encoder": None, "series": None}
+    mean, last = WeightMean(), {}
 
     def measured_epoch(encoder, optimizer, series, config, *args, **kwargs):
         losses = train_epoch(encoder, optimizer, series, config, *args, **kwargs)
@@ -93,14 +93,8 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
             )
         epoch = len(next(iter(records.values())))
         if average_from is not None and epoch >= average_from:
-            state = {k: v.detach().double() for k, v in encoder.state_dict().items()}
-            if averaging["sum"] is None:
-                averaging["sum"] = state
-            else:
-                for k, v in state.items():
-                    averaging["sum"][k] += v
-            averaging.update(count=averaging["count"] + 1, encoder=encoder)
-            averaging.update(series=series, config=config)
+            mean.add(encoder)
+            last.update(encoder=encoder, series=series, config=config)
         return losses
 
     tscc.training.train_epoch = measured_epoch
@@ -108,15 +102,11 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
         TSCCClusterer(finetune_epochs=0, random_state=seed, **params).fit(X)
     finally:
         tscc.training.train_epoch = train_epoch
-    if not averaging["count"]:
+    if not mean.count:
         return records, None
-    # The encoder has no normalisation layers: averaged weights need no
-    # statistics recomputed.
-    encoder = copy.deepcopy(averaging["encoder"])
-    encoder.load_state_dict(
-        {k: (v / averaging["count"]).float() for k, v in averaging["sum"].items()}
-    )
-    features = encoded(encoder, averaging["series"], averaging["config"])
+    encoder = copy.deepcopy(last["encoder"])
+    encoder.load_state_dict(mean.state_dict())
+    features = encoded(encoder, last["series"], last["config"])
     averaged = {
         name: {"from_epoch": average_from, **score_features(features, y, seed)}
         for name, y in targets.items()

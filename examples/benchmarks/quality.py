@@ -217,29 +217,24 @@ def mean_std(values):
     return f"{values.mean():.3f} ± {values.std():.3f}"
 
 
-def methods_present(records):
-    """The methods of ``records``, in the order of ``METHODS``."""
-    present = {r["method"] for r in records}
-    return [method for method in METHODS if method in present]
+def values_by_cell(records, score):
+    """{(data set, method): [score of each seed]}."""
+    cells = {}
+    for r in records:
+        cells.setdefault((r["dataset"], r["method"]), []).append(r[score])
+    return cells
 
 
-def mean_ranks(records, datasets, score="nmi"):
-    """Mean over the data sets of each method's rank by mean ``score`` (1 = best).
+def mean_ranks(cells, datasets):
+    """Mean over the data sets of each method's rank by mean score (1 = best).
 
-    Ties share the mean of their ranks; a method is ranked on the sets it ran
-    on. Returns {method: (mean rank, number of sets ranked on)}.
+    ``cells`` as :func:`values_by_cell` returns. Ties share the mean of their
+    ranks; a method is ranked on the sets it ran on. Returns {method: (mean
+    rank, number of sets ranked on)}.
     """
     ranks = {}
     for name in datasets:
-        means = {
-            method: np.mean([r[score] for r in rows])
-            for method in METHODS
-            if (
-                rows := [
-                    r for r in records if r["dataset"] == name and r["method"] == method
-                ]
-            )
-        }
+        means = {m: np.mean(v) for (d, m), v in cells.items() if d == name}
         order = sorted(means.values(), reverse=True)
         for method, value in means.items():
             tied = [i + 1 for i, v in enumerate(order) if v == value]
@@ -250,56 +245,41 @@ def mean_ranks(records, datasets, score="nmi"):
 def pivot_table(records, datasets, score):
     """Markdown table of ``score`` (mean ± std over seeds): a row per data set,
     a column per method; for scores, a mean row and a mean-rank row."""
-    methods = methods_present(records)
+    cells = values_by_cell(records, score)
+    methods = [m for m in METHODS if any(method == m for _, method in cells)]
+    sizes = {r["dataset"]: f"{r['n_samples']} x {r['n_timestamps']}" for r in records}
+    sets = [name for name in datasets if name in sizes]
     lines = [
         "| data | n x T | " + " | ".join(methods) + " |",
         "|---|---|" + "---|" * len(methods),
     ]
-    for name in datasets:
-        rows = [r for r in records if r["dataset"] == name]
-        if not rows:
-            continue
-        cells = []
+    for name in sets:
+        row = []
         for method in methods:
-            values = [r[score] for r in rows if r["method"] == method]
-            if not values:
-                cells.append("—")
+            values = cells.get((name, method))
+            if values is None:
+                row.append("—")
             elif score == "seconds":
-                cells.append(f"{np.mean(values):.1f}")
+                row.append(f"{np.mean(values):.1f}")
             else:
-                cells.append(mean_std(values))
-        size = f"{rows[0]['n_samples']} x {rows[0]['n_timestamps']}"
-        lines.append(f"| {name} | {size} | " + " | ".join(cells) + " |")
-    if score != "seconds":
-        ranks = mean_ranks(records, datasets, score)
-        sets = [name for name in datasets if any(r["dataset"] == name for r in records)]
-        cells = []
-        for method in methods:
-            per_set = [
-                np.mean(
-                    [
-                        r[score]
-                        for r in records
-                        if r["dataset"] == name and r["method"] == method
-                    ]
-                )
-                for name in sets
-                if any(r["dataset"] == name and r["method"] == method for r in records)
-            ]
-            cells.append(
-                f"{np.mean(per_set):.3f}"
-                + ("" if len(per_set) == len(sets) else f" ({len(per_set)} sets)")
-            )
-        lines.append("| mean | | " + " | ".join(cells) + " |")
-        lines.append(
-            "| mean rank | | "
-            + " | ".join(
-                f"{ranks[m][0]:.2f}"
-                + ("" if ranks[m][1] == len(sets) else f" ({ranks[m][1]} sets)")
-                for m in methods
-            )
-            + " |"
-        )
+                row.append(mean_std(values))
+        lines.append(f"| {name} | {sizes[name]} | " + " | ".join(row) + " |")
+    if score == "seconds":
+        return "\n".join(lines)
+
+    def fewer_sets(count):
+        return "" if count == len(sets) else f" ({count} sets)"
+
+    ranks = mean_ranks(cells, sets)
+    means = []
+    for method in methods:
+        per_set = [
+            np.mean(cells[name, method]) for name in sets if (name, method) in cells
+        ]
+        means.append(f"{np.mean(per_set):.3f}{fewer_sets(len(per_set))}")
+    ranked = [f"{ranks[m][0]:.2f}{fewer_sets(ranks[m][1])}" for m in methods]
+    lines.append("| mean | | " + " | ".join(means) + " |")
+    lines.append("| mean rank | | " + " | ".join(ranked) + " |")
     return "\n".join(lines)
 
 
@@ -456,6 +436,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+class WeightMean:
+    """The mean of an encoder's weights over the epochs :meth:`add` saw."""
+
+    def __init__(self):
+        self.sums, self.count = {}, 0
+
+    def add(self, encoder):
+        for name, value in encoder.state_dict().items():
+            value = value.detach().double().cpu()
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+        self.count += 1
+
+    def state_dict(self):
+        # The encoder has no normalisation layers: averaged weights need no
+        # statistics recomputed.
+        return {name: (total / self.count).float() for name, total in self.sums.items()}
+
+
 def average_pretrained_weights(first_epoch):
     """Make every pretraining return its weights averaged over the last epochs.
 
@@ -469,15 +467,13 @@ def average_pretrained_weights(first_epoch):
     train_epoch = tscc.training.train_epoch
 
     def averaged(*args, **kwargs):
-        summed, seen = {}, [0]
+        mean, epochs = WeightMean(), []
 
         def summing_epoch(encoder, *epoch_args, **epoch_kwargs):
             losses = train_epoch(encoder, *epoch_args, **epoch_kwargs)
-            seen[0] += 1
-            if seen[0] >= first_epoch:
-                for name, value in encoder.state_dict().items():
-                    value = value.detach().double().cpu()
-                    summed[name] = summed[name] + value if name in summed else value
+            epochs.append(losses)
+            if len(epochs) >= first_epoch:
+                mean.add(encoder)
             return losses
 
         tscc.training.train_epoch = summing_epoch
@@ -485,12 +481,7 @@ def average_pretrained_weights(first_epoch):
             state, history, completed = pretrain_encoder(*args, **kwargs)
         finally:
             tscc.training.train_epoch = train_epoch
-        n_averaged = seen[0] - first_epoch + 1
-        if n_averaged > 0:
-            state = {
-                name: (value / n_averaged).float() for name, value in summed.items()
-            }
-        return state, history, completed
+        return (mean.state_dict() if mean.count else state), history, completed
 
     tscc.estimator.pretrain_encoder = averaged
 
