@@ -296,6 +296,20 @@ def report(records, datasets):
     )
 
 
+def settings_from(args, quick, names):
+    """Estimator parameters ``names`` given on the command line, else by ``quick``.
+
+    A name neither sets is left out, so the estimator's default applies.
+    """
+    settings = {}
+    for name in names:
+        value = getattr(args, name)
+        value = quick.get(name) if value is None else value
+        if value is not None:
+            settings[name] = value
+    return settings
+
+
 def parse_setting(text):
     """``"name=value"`` -> ``(name, value)``, a Python literal where it is one."""
     name, sep, value = text.partition("=")
@@ -512,18 +526,17 @@ def main(argv=None):
     seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])
     max_samples = args.max_samples or quick.get("max_samples")
     params = {"device": args.device, "precision": args.precision}
-    for key in (
-        "pretrain_epochs",
-        "finetune_epochs",
-        "depth",
-        "cluster_loss",
-        "cluster_weight",
-    ):
-        value = getattr(args, key)
-        if value is None:
-            value = quick.get(key)
-        if value is not None:
-            params[key] = value
+    params |= settings_from(
+        args,
+        quick,
+        (
+            "pretrain_epochs",
+            "finetune_epochs",
+            "depth",
+            "cluster_loss",
+            "cluster_weight",
+        ),
+    )
     if args.feature_norm != "none":
         params["feature_norm"] = args.feature_norm
     params.update(args.set)
