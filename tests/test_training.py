@@ -13,6 +13,7 @@ from tscc.training import (
     ClusterState,
     EpochConfig,
     FinetuneSettings,
+    StepLoss,
     encode_features,
     finetune_encoder,
     max_pool_observed,
@@ -121,7 +122,9 @@ def run_train_epochs(n_epochs, batch_size, **kwargs):
     generator = torch.Generator().manual_seed(0)
     config = epoch_config(batch_size)
     return [
-        train_epoch(encoder, optimizer, series, config, rng, generator, **kwargs)
+        train_epoch(
+            StepLoss(encoder), optimizer, series, config, rng, generator, **kwargs
+        )
         for _ in range(n_epochs)
     ]
 
@@ -171,14 +174,14 @@ def test_pretrain_encoder_pads_series_shorter_than_the_crop_overlap():
 def contrastive_batches(monkeypatch):
     """Record the shape and contrastive loss of every training batch."""
     seen = []
-    original = tscc.training._contrastive_loss
+    original = StepLoss.forward
 
-    def spy(encoder, batch, *args, **kwargs):
-        loss = original(encoder, batch, *args, **kwargs)
-        seen.append((tuple(batch.shape), loss.item()))
-        return loss
+    def spy(self, batch, *args, **kwargs):
+        contrastive, cluster = original(self, batch, *args, **kwargs)
+        seen.append((tuple(batch.shape), contrastive.item()))
+        return contrastive, cluster
 
-    monkeypatch.setattr(tscc.training, "_contrastive_loss", spy)
+    monkeypatch.setattr(StepLoss, "forward", spy)
     return seen
 
 
@@ -218,7 +221,8 @@ def test_max_train_length_cuts_each_batch_to_a_window(monkeypatch):
     config = EpochConfig(10, 0, 8, CPU)
     optimizer = torch.optim.AdamW(encoder.parameters())
     rng, generator = np.random.default_rng(0), torch.Generator().manual_seed(0)
-    train_epoch(encoder, optimizer, training_series(12), config, rng, generator)
+    model = StepLoss(encoder)
+    train_epoch(model, optimizer, training_series(12), config, rng, generator)
     assert [shape[:2] for shape, _ in batches] == [(10, 8), (10, 8), (4, 8)]
 
 

@@ -11,6 +11,7 @@ from sklearn.cluster import KMeans
 __all__ = [
     "squared_distances",
     "fuzzy_memberships",
+    "center_sums",
     "update_centers",
     "reseed_empty_clusters",
     "fuzzy_center_step",
@@ -105,9 +106,32 @@ def update_centers(features, memberships, m):
     tensor([[0.],
             [2.]])
     """
+    sums, totals = center_sums(features, memberships, m)
+    return sums / totals.clamp_min(torch.finfo(totals.dtype).tiny).unsqueeze(1)
+
+
+def center_sums(features, memberships, m):
+    """Numerator and denominator of the fuzzy c-means centre update.
+
+    Sums over series, so that the sums of blocks of series (on several
+    processes, say) add up to the sums over all of them.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n_series, n_dims)
+    memberships : torch.Tensor of shape (n_series, n_clusters)
+    m : float
+        Fuzzifier, > 1.
+
+    Returns
+    -------
+    sums : torch.Tensor of shape (n_clusters, n_dims)
+        ``sum_i p_ij**m r_i``.
+    totals : torch.Tensor of shape (n_clusters,)
+        ``sum_i p_ij**m``.
+    """
     weights = memberships**m  # N x K
-    totals = weights.sum(dim=0).clamp_min(torch.finfo(weights.dtype).tiny)
-    return (weights.T @ features) / totals.unsqueeze(1)
+    return weights.T @ features, weights.sum(dim=0)
 
 
 def reseed_empty_clusters(features, centers):

@@ -24,7 +24,8 @@ from ._validation import (
     resolve_precision,
     restore_device,
 )
-from .clustering import fuzzy_memberships, kmeans_centers, squared_distances
+from .clustering import fuzzy_memberships, squared_distances
+from .distributed import current_ranks, rank_device
 from .encoder import rebuild_encoder
 from .heap import release_free_memory
 from .persistence import load_model, save_model
@@ -35,6 +36,7 @@ from .training import (
     encode_features,
     encoded_blocks,
     finetune_encoder,
+    initial_clusters,
     pretrain_encoder,
     receptive_depth,
     seed_sequence,
@@ -403,9 +405,11 @@ class TSCCClusterer(
         sample does not need them (``keep_features`` False).
         """
         memory = check_memory(self.memory)
+        ranks = current_ranks()
+        device = rank_device(resolve_device(self.device), ranks)
+        self._check_distributed(ranks, memory, device)
         X, digest = self._check_training_series(X, memory)
         n_timestamps = X.shape[1]
-        device = resolve_device(self.device)
         self.precision_ = resolve_precision(self.precision, device)
         self.depth_ = (
             receptive_depth(n_timestamps) if self.depth == "auto" else self.depth
@@ -428,22 +432,36 @@ class TSCCClusterer(
         pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop, sample_seed = (
             seed_sequence(seed, 6)
         )
-        progress = TrainingProgress(self.verbose)
+        # the ranks of a distributed fit report through rank 0 alone
+        progress = TrainingProgress(self.verbose if ranks.rank == 0 else 0)
         train_rows = self._sample_rows(len(X), sample_seed)
         series = self._training_series(X, train_rows)
         if train_rows is not None:
             progress.message(f"training on {len(series)} of {len(X)} series")
+        if len(series) < ranks.size:
+            raise ValueError(
+                f"{len(series)} training series cannot be shared out over "
+                f"{ranks.size} processes; use fewer processes or more series."
+            )
+        if ranks.distributed:
+            progress.message(
+                f"training data-parallel over {ranks.size} processes, "
+                f"{self.batch_size} series per process and step"
+            )
 
         weights, self.history_, completed = self._pretrain(
             series, memory, digest, train_rows, device, pre_torch, pre_crop, progress
         )
         encoder = rebuild_encoder(self._encoder_kwargs, weights, device)
-        features = encode_features(encoder, series, self.batch_size, device)
         progress.message(f"K-means initialisation of {self.n_clusters} centres")
-        centers = torch.as_tensor(
-            kmeans_centers(features.cpu(), self.n_clusters, self.n_init, kmeans_seed),
-            dtype=torch.float32,
-            device=device,
+        features, centers = initial_clusters(
+            encoder,
+            series,
+            self.n_clusters,
+            self.n_init,
+            kmeans_seed,
+            self.batch_size,
+            device,
         )
         self.n_iter_ = 0
         if completed and self.finetune_epochs > 0:
@@ -486,6 +504,24 @@ class TSCCClusterer(
         # back once, as fit returns (no setting changes: an action, not a mode).
         release_free_memory()
         return features, X.dtype
+
+    @staticmethod
+    def _check_distributed(ranks, memory, device):
+        """Refuse what a distributed fit cannot do, before any work."""
+        if not ranks.distributed:
+            return
+        if memory.location is not None:
+            raise ValueError(
+                "memory cannot cache the pretraining of a distributed fit (ranks "
+                "that found the cache and ranks that did not would wait for "
+                "each other); set memory=None, or fit in a single process."
+            )
+        backend = torch.distributed.get_backend()
+        if backend == "nccl" and device.type != "cuda":
+            raise ValueError(
+                "the process group uses the NCCL backend, which needs "
+                "device='cuda'; use the gloo backend to train on CPUs."
+            )
 
     def _check_training_series(self, X, memory):
         """Validated training series and their digest when ``memory`` caches."""

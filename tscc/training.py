@@ -1,8 +1,11 @@
 """The TSCC training pipeline: pretraining, fine-tuning and batched encoding.
 
-The estimator calls :func:`pretrain_encoder` and :func:`finetune_encoder` with
-validated series; nothing here knows about scikit-learn. One optimizer step per
-batch, all clusters at once, the last partial batch included.
+The estimator calls :func:`pretrain_encoder`, :func:`initial_clusters` and
+:func:`finetune_encoder` with validated series; nothing here knows about
+scikit-learn. One optimizer step per batch, all clusters at once, the last
+partial batch included. When a ``torch.distributed`` process group is
+initialised, every function here trains or clusters data-parallel over it
+(see :mod:`tscc.distributed`); otherwise it runs in this process alone.
 """
 
 import math
@@ -13,9 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
 from .augmentation import draw_crops, take_windows
-from .clustering import fuzzy_center_step, fuzzy_memberships, squared_distances
+from .clustering import fuzzy_memberships, kmeans_centers, squared_distances
+from .distributed import current_ranks
 from .encoder import TSEncoder, max_pool_observed
 from .losses import (
     fuzzy_clustering_loss,
@@ -29,13 +34,16 @@ __all__ = [
     "EpochConfig",
     "FinetuneSettings",
     "ClusterState",
+    "StepLoss",
     "pretrain_encoder",
+    "initial_clusters",
     "finetune_encoder",
     "update_clusters",
     "train_epoch",
     "run_epochs",
     "seeded_torch",
     "encode_features",
+    "encode_all_features",
     "encoded_blocks",
     "gather_rows",
     "max_pool_observed",
@@ -139,21 +147,91 @@ def _observed(batch):
     return ~torch.isnan(batch).any(dim=-1)
 
 
-def _contrastive_loss(encoder, batch, config, rng, generator):
-    """Hierarchical contrastive loss of two random overlapping crops."""
-    plan = draw_crops(batch.shape[0], batch.shape[1], config.min_overlap, rng)
-    view1 = take_windows(
-        batch, plan.offsets + plan.left_start, plan.overlap_end - plan.left_start
-    )
-    view2 = take_windows(
-        batch, plan.offsets + plan.overlap_start, plan.right_end - plan.overlap_start
-    )
-    z1 = encoder(view1, mask="random", generator=generator)
-    z2 = encoder(view2, mask="random", generator=generator)
-    overlap = plan.overlap_length
-    return hierarchical_contrastive_loss(
-        z1[:, -overlap:], z2[:, :overlap], temporal_unit=config.temporal_unit
-    )
+class StepLoss(nn.Module):
+    """The losses of one training step, from one call of this module.
+
+    :class:`~torch.nn.parallel.DistributedDataParallel` averages the gradients
+    of one forward call, so every pass through the encoder that a step makes
+    (the two crops, and the whole series of the clustering term) happens
+    inside one :meth:`forward`.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+        The encoder being trained.
+    """
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(
+        self,
+        batch,
+        plan,
+        temporal_unit,
+        generator,
+        centers=None,
+        m=None,
+        cluster_loss="fcm",
+        cluster_fraction=1.0,
+    ):
+        """Contrastive loss of two crops and, with ``centers``, the clustering term.
+
+        Parameters
+        ----------
+        batch : torch.Tensor of shape (batch, T, C)
+            Series of the step; NaN marks missing timestamps.
+        plan : CropPlan
+            The two overlapping crops of each series
+            (:func:`~tscc.augmentation.draw_crops`).
+        temporal_unit : int
+            Smallest scale of the temporal contrastive term.
+        generator : torch.Generator
+            Timestamp-mask randomness.
+        centers : torch.Tensor of shape (n_clusters, repr_dims), default=None
+            Fixed centres; ``None`` computes no clustering term.
+        m, cluster_loss, cluster_fraction
+            As in :func:`train_epoch`.
+
+        Returns
+        -------
+        contrastive : torch.Tensor
+            Scalar.
+        cluster : torch.Tensor
+            Scalar; zero without ``centers`` or when too few series enter it.
+        """
+        view1 = take_windows(
+            batch, plan.offsets + plan.left_start, plan.overlap_end - plan.left_start
+        )
+        view2 = take_windows(
+            batch,
+            plan.offsets + plan.overlap_start,
+            plan.right_end - plan.overlap_start,
+        )
+        z1 = self.encoder(view1, mask="random", generator=generator)
+        z2 = self.encoder(view2, mask="random", generator=generator)
+        overlap = plan.overlap_length
+        contrastive = hierarchical_contrastive_loss(
+            z1[:, -overlap:], z2[:, :overlap], temporal_unit=temporal_unit
+        )
+        cluster = torch.zeros((), device=batch.device)
+        if centers is None:
+            return contrastive, cluster
+        ratio = cluster_loss == "fcm_ratio"
+        min_series = 2 if ratio else 1  # a scatter needs two series
+        n_cluster = max(min_series, math.ceil(cluster_fraction * len(batch)))
+        subset = batch[:n_cluster]
+        if len(subset) < min_series:
+            return contrastive, cluster
+        features = self.encoder.pool(self.encoder(subset), _observed(subset))
+        sq_distances = squared_distances(features, centers)
+        memberships = fuzzy_memberships(sq_distances.detach(), m)
+        if ratio:
+            cluster = fuzzy_scatter_ratio_loss(features, sq_distances, memberships, m)
+        else:
+            cluster = fuzzy_clustering_loss(sq_distances, memberships, m)
+        return contrastive, cluster
 
 
 def _random_window(batch, max_length, rng):
@@ -164,7 +242,7 @@ def _random_window(batch, max_length, rng):
 
 
 def train_epoch(
-    encoder,
+    model,
     optimizer,
     series,
     config,
@@ -176,13 +254,16 @@ def train_epoch(
     cluster_fraction=1.0,
     cluster_loss="fcm",
     progress=None,
+    order_rng=None,
+    ranks=None,
 ):
     """Run one epoch of contrastive (and, with ``centers``, clustering) training.
 
     Parameters
     ----------
-    encoder : TSEncoder
-        Trained in place.
+    model : StepLoss or DistributedDataParallel
+        The step's losses around the encoder, which is trained in place (see
+        :meth:`tscc.distributed.Ranks.wrap`).
     optimizer : torch.optim.Optimizer
         Optimizer over the encoder's parameters.
     series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
@@ -190,7 +271,7 @@ def train_epoch(
         or series read batch by batch); NaN marks missing timestamps.
     config : EpochConfig
     rng : numpy.random.Generator
-        Shuffling and cropping randomness.
+        Cropping randomness, and shuffling when ``order_rng`` is None.
     generator : torch.Generator
         Timestamp-mask randomness, on ``config.device``.
     centers : torch.Tensor of shape (n_clusters, repr_dims), default=None
@@ -214,45 +295,49 @@ def train_epoch(
         single series trains on the contrastive loss alone.
     progress : TrainingProgress, default=None
         Told of every optimizer step.
+    order_rng : numpy.random.Generator, default=None
+        Shuffling randomness, the same on every rank of a distributed fit;
+        ``None`` shuffles with ``rng``.
+    ranks : Ranks, default=None
+        The processes training together (:func:`~tscc.distributed.current_ranks`
+        when None): each takes its share of the epoch's permutation, and they
+        agree at every step whether to go on.
 
     Returns
     -------
     losses : dict
-        Mean ``contrastive`` and ``cluster`` loss per series over the epoch,
-        and the epoch's wall time ``seconds``.
+        Mean ``contrastive`` and ``cluster`` loss per series over the epoch
+        (over all ranks), and the epoch's wall time ``seconds``.
     """
     start_time = time.perf_counter()
-    encoder.train()
-    n_series = series.shape[0]
-    order = torch.as_tensor(rng.permutation(n_series))
+    ranks = current_ranks() if ranks is None else ranks
+    order_rng = rng if order_rng is None else order_rng
+    model.train()
+    order = ranks.epoch_share(torch.as_tensor(order_rng.permutation(len(series))))
     totals = torch.zeros(2, dtype=torch.float64, device=config.device)
-    for start in range(0, n_series, config.batch_size):
+    for start in range(0, len(order), config.batch_size):
         batch = gather_rows(series, order[start : start + config.batch_size])
         batch = pad_to_length(
             batch.to(config.device, non_blocking=True), config.min_overlap
         )
         batch = _random_window(batch, config.max_train_length, rng)
-        contrastive = _contrastive_loss(encoder, batch, config, rng, generator)
+        plan = draw_crops(batch.shape[0], batch.shape[1], config.min_overlap, rng)
+        contrastive, cluster = model(
+            batch,
+            plan,
+            config.temporal_unit,
+            generator,
+            centers=centers,
+            m=m,
+            cluster_loss=cluster_loss,
+            cluster_fraction=cluster_fraction,
+        )
         loss = contrastive
-        cluster = torch.zeros((), device=config.device)
         if centers is not None:
-            ratio = cluster_loss == "fcm_ratio"
-            min_series = 2 if ratio else 1  # a scatter needs two series
-            n_cluster = max(min_series, math.ceil(cluster_fraction * len(batch)))
-            subset = batch[:n_cluster]
-            if len(subset) >= min_series:
-                features = encoder.pool(encoder(subset), _observed(subset))
-                sq_distances = squared_distances(features, centers)
-                memberships = fuzzy_memberships(sq_distances.detach(), m)
-                if ratio:
-                    cluster = fuzzy_scatter_ratio_loss(
-                        features, sq_distances, memberships, m
-                    )
-                else:
-                    cluster = fuzzy_clustering_loss(sq_distances, memberships, m)
-                loss = loss + cluster_weight * cluster
+            loss = loss + cluster_weight * cluster
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        ranks.check_step(loss, config.device)
         optimizer.step()
         # accumulate on the device: one host sync per epoch, not per batch
         totals += torch.stack([contrastive.detach(), cluster.detach()]) * len(batch)
@@ -260,7 +345,9 @@ def train_epoch(
             progress.step(
                 contrastive.detach(), None if centers is None else cluster.detach()
             )
-    contrastive_mean, cluster_mean = (totals / n_series).tolist()
+    contrastive_mean, cluster_mean = (
+        ranks.sum(totals) / (len(order) * ranks.size)
+    ).tolist()
     return {
         "contrastive": contrastive_mean,
         "cluster": cluster_mean,
@@ -298,6 +385,78 @@ def encode_features(encoder, series, batch_size, device):
             features = encoded.new_empty((len(series), encoded.shape[1]))
         features[start : start + len(encoded)] = encoded
     return features
+
+
+def encode_all_features(encoder, series, batch_size, device):
+    """:func:`encode_features` of all series, shared out over the ranks.
+
+    Each rank encodes its own block of rows and the blocks are gathered, so
+    that every rank ends with the features of all series, bit for bit those
+    that one process would compute.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+    batch_size : int
+    device : torch.device
+
+    Returns
+    -------
+    features : torch.Tensor of shape (n_series, repr_dims)
+        On ``device``.
+    """
+    ranks = current_ranks()
+    if not ranks.distributed:
+        return encode_features(encoder, series, batch_size, device)
+    block = take_block(series, ranks.shard(len(series)))
+    return ranks.gather_rows(
+        encode_features(encoder, block, batch_size, device), len(series)
+    )
+
+
+def initial_clusters(encoder, series, n_clusters, n_init, seed, batch_size, device):
+    """Features of all series under ``encoder`` and their K-means centres.
+
+    In a distributed fit the features are encoded in blocks over the ranks
+    (:func:`encode_all_features`), K-means runs on rank 0 and its centres are
+    broadcast, so that every rank starts fine-tuning from the same centres.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+    n_clusters : int
+    n_init : int
+        K-means restarts.
+    seed : int
+        Seed of the K-means initialisation.
+    batch_size : int
+        Series encoded at once.
+    device : torch.device
+
+    Returns
+    -------
+    features : torch.Tensor of shape (n_series, repr_dims)
+        On ``device``.
+    centers : torch.Tensor of shape (n_clusters, repr_dims)
+        float32, on ``device``.
+    """
+    features = encode_all_features(encoder, series, batch_size, device)
+    centers = current_ranks().kmeans_centers(
+        features,
+        lambda all_features: kmeans_centers(all_features, n_clusters, n_init, seed),
+        n_clusters,
+        device,
+    )
+    return features, centers
+
+
+def take_block(series, rows):
+    """The contiguous rows ``rows`` (a slice) of a tensor or ChunkedSeries."""
+    if isinstance(series, ChunkedSeries):
+        return series.subset(np.arange(len(series))[rows])
+    return series[rows]
 
 
 def encoded_blocks(encoder, series, batch_size, device):
@@ -497,6 +656,17 @@ def seeded_torch(seed, device):
         yield torch.Generator(device=device).manual_seed(seed)
 
 
+def _shuffle_and_crop_streams(crop_seed, ranks):
+    """Shuffling stream (shared by all ranks) and cropping stream (one per rank).
+
+    In a single process they are one stream, as they always were.
+    """
+    order_rng = np.random.default_rng(crop_seed)
+    if not ranks.distributed:
+        return order_rng, order_rng
+    return order_rng, np.random.default_rng(ranks.stream_seed(crop_seed))
+
+
 def pretrain_encoder(
     series,
     encoder_kwargs,
@@ -547,17 +717,29 @@ def pretrain_encoder(
     config = EpochConfig(batch_size, temporal_unit, max_train_length, device)
     if isinstance(series, np.ndarray):
         series = torch.tensor(series, dtype=torch.float32)
-    rng = np.random.default_rng(crop_seed)
-    with seeded_torch(torch_seed, device) as generator:
+    ranks = current_ranks()
+    order_rng, rng = _shuffle_and_crop_streams(crop_seed, ranks)
+    # a distributed fit starts every rank from rank 0's weights (see wrap)
+    with seeded_torch(ranks.stream_seed(torch_seed), device) as generator:
         encoder = TSEncoder(**encoder_kwargs).to(device)
+        model = ranks.wrap(StepLoss(encoder), device)
         optimizer = torch.optim.AdamW(encoder.parameters(), lr=lr)
 
         def run_epoch(epoch):
             return train_epoch(
-                encoder, optimizer, series, config, rng, generator, progress=progress
+                model,
+                optimizer,
+                series,
+                config,
+                rng,
+                generator,
+                progress=progress,
+                order_rng=order_rng,
+                ranks=ranks,
             )
 
-        with progress.phase("pretrain", epochs, config.steps(len(series))):
+        steps = config.steps(ranks.share_length(len(series)))
+        with progress.phase("pretrain", epochs, steps), ranks.deferred_interrupt():
             history, completed = run_epochs(
                 "pretrain", epochs, run_epoch, encoder, progress
             )
@@ -617,15 +799,18 @@ def finetune_encoder(
         the weights of the last completed epoch.
     """
     progress = TrainingProgress(0) if progress is None else progress
-    rng = np.random.default_rng(crop_seed)
-    clusters = ClusterState(centers, features)
-    with seeded_torch(torch_seed, config.device) as generator:
+    ranks = current_ranks()
+    order_rng, rng = _shuffle_and_crop_streams(crop_seed, ranks)
+    # each rank keeps the features of its own block of series
+    clusters = ClusterState(centers, features[ranks.shard(len(series))])
+    with seeded_torch(ranks.stream_seed(torch_seed), config.device) as generator:
+        model = ranks.wrap(StepLoss(encoder), config.device)
         optimizer = torch.optim.AdamW(encoder.parameters(), lr=settings.lr)
 
         def run_epoch(epoch):
             nonlocal clusters
             losses = train_epoch(
-                encoder,
+                model,
                 optimizer,
                 series,
                 config,
@@ -637,6 +822,8 @@ def finetune_encoder(
                 cluster_fraction=settings.cluster_fraction,
                 cluster_loss=settings.cluster_loss,
                 progress=progress,
+                order_rng=order_rng,
+                ranks=ranks,
             )
             if epoch % settings.center_update_interval == 0 and epoch < settings.epochs:
                 clusters = update_clusters(
@@ -649,7 +836,11 @@ def finetune_encoder(
                     )
             return losses
 
-        with progress.phase("finetune", settings.epochs, config.steps(len(series))):
+        steps = config.steps(ranks.share_length(len(series)))
+        with (
+            progress.phase("finetune", settings.epochs, steps),
+            ranks.deferred_interrupt(),
+        ):
             history, completed = run_epochs(
                 "finetune",
                 settings.epochs,
@@ -659,6 +850,10 @@ def finetune_encoder(
                 should_stop=lambda: clusters.converged,
             )
     clusters = update_clusters(encoder, series, clusters, settings, config, progress)
+    if ranks.distributed:
+        clusters = ClusterState(
+            clusters.centers, ranks.gather_rows(clusters.features, len(series))
+        )
     return clusters, history, completed
 
 
@@ -672,7 +867,8 @@ def update_clusters(encoder, series, clusters, settings, config, progress=None):
     series : torch.Tensor of shape (n_series, T, C)
         All training series.
     clusters : ClusterState
-        The clustering before the update.
+        The clustering before the update (in a distributed fit, of this
+        rank's block of series, :meth:`~tscc.distributed.Ranks.shard`).
     settings : FinetuneSettings
         Gives the fuzzifier ``m`` and ``tol``.
     config : EpochConfig
@@ -683,17 +879,26 @@ def update_clusters(encoder, series, clusters, settings, config, progress=None):
     Returns
     -------
     clusters : ClusterState
-        The new centres, features and labels; ``converged`` when fewer than
-        ``settings.tol`` of the labels changed.
+        The new centres, features and labels (of this rank's block of series
+        in a distributed fit); ``converged`` when fewer than ``settings.tol``
+        of all labels changed.
     """
     progress = TrainingProgress(0) if progress is None else progress
-    features = encode_features(encoder, series, config.batch_size, config.device)
-    centers, reseeded = fuzzy_center_step(features, clusters.centers, settings.m)
+    ranks = current_ranks()
+    rows = ranks.shard(len(series))
+    features = encode_features(
+        encoder, take_block(series, rows), config.batch_size, config.device
+    )
+    centers, reseeded = ranks.fuzzy_center_step(features, clusters.centers, settings.m)
     if reseeded.numel():
         progress.message(f"re-seeded empty clusters {reseeded.tolist()}")
     # clone outside inference mode: the centres enter autograd graphs
     updated = ClusterState(centers.clone(), features)
-    changed = (updated.labels != clusters.labels).double().mean().item()
+    if ranks.distributed:
+        n_changed = (updated.labels != clusters.labels).sum().double()
+        changed = (ranks.sum(n_changed) / len(series)).item()
+    else:
+        changed = (updated.labels != clusters.labels).double().mean().item()
     updated.converged = changed < settings.tol
     progress.message(f"centre update: {changed:.1%} of the labels changed")
     return updated

@@ -1,0 +1,385 @@
+"""Data-parallel training over a ``torch.distributed`` process group.
+
+tscc trains data-parallel when its caller (``torchrun``, ``tscc fit --nproc``
+or a launcher of their own) has initialised a process group; nothing else
+changes in the calls. :func:`current_ranks` describes that group, and the
+training loops do all their communication through the :class:`Ranks` it
+returns, whose collectives do nothing in a single process, so that one code
+path serves both.
+
+What is shared and what is not:
+
+- every rank draws the same permutation of the series per epoch and takes its
+  own equal-length share of it (:meth:`Ranks.epoch_share`); crops, masks and
+  dropout come from streams of its own;
+- gradients are averaged by :class:`~torch.nn.parallel.DistributedDataParallel`
+  (:meth:`Ranks.wrap`);
+- features are computed for a contiguous block of series per rank
+  (:meth:`Ranks.shard`); the fuzzy centre step sums over all of them
+  (:meth:`Ranks.fuzzy_center_step`), and K-means runs on rank 0 over all
+  features and is broadcast;
+- a non-finite loss or a Ctrl-C on any rank stops every rank at the same step
+  (:meth:`Ranks.check_step`).
+"""
+
+import math
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .clustering import (
+    center_sums,
+    fuzzy_center_step,
+    fuzzy_memberships,
+    squared_distances,
+)
+
+__all__ = ["Ranks", "current_ranks", "rank_device", "launched_by_torchrun"]
+
+
+@dataclass
+class Ranks:
+    """The processes that train one model together, as the training loops see them.
+
+    Parameters
+    ----------
+    rank : int, default=0
+        This process's rank.
+    size : int, default=1
+        Number of processes; 1 is a plain, single-process fit.
+
+    Attributes
+    ----------
+    interrupt_requested : bool
+        Set by Ctrl-C while :meth:`deferred_interrupt` is active.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.distributed import Ranks
+    >>> ranks = Ranks()  # a single process: every collective is a no-op
+    >>> ranks.epoch_share(torch.arange(5)).tolist(), ranks.shard(5)
+    ([0, 1, 2, 3, 4], slice(0, 5, None))
+    """
+
+    rank: int = 0
+    size: int = 1
+    interrupt_requested: bool = field(default=False, compare=False)
+
+    @property
+    def distributed(self):
+        """Whether more than one process trains."""
+        return self.size > 1
+
+    def epoch_share(self, order):
+        """Share of this rank in an epoch's permutation of the series.
+
+        The permutation is padded with its own first entries to a multiple of
+        the number of ranks, as :class:`~torch.utils.data.DistributedSampler`
+        does, and rank ``r`` takes every ``size``-th entry from ``r``: all
+        ranks take the same number of optimizer steps.
+
+        Parameters
+        ----------
+        order : torch.Tensor of int64 and shape (n_series,)
+            The epoch's permutation, the same on every rank.
+
+        Returns
+        -------
+        share : torch.Tensor of int64 and shape (ceil(n_series / size),)
+        """
+        if not self.distributed:
+            return order
+        padded = self.share_length(len(order)) * self.size
+        repeats = math.ceil(padded / len(order))
+        return order.repeat(repeats)[:padded][self.rank :: self.size]
+
+    def share_length(self, n_series):
+        """Series per rank and epoch: ``ceil(n_series / size)``."""
+        return math.ceil(n_series / self.size)
+
+    def stream_seed(self, seed):
+        """Seed of a random stream of this rank's own, derived from ``seed``.
+
+        ``seed`` itself in a single process, so that one rank draws exactly
+        what a plain fit draws.
+        """
+        if not self.distributed:
+            return seed
+        states = np.random.SeedSequence(seed).generate_state(self.size)
+        return int(states[self.rank])
+
+    def shard_bounds(self, n_series):
+        """First row of every rank's block of ``n_series`` rows, and the end."""
+        return [n_series * rank // self.size for rank in range(self.size + 1)]
+
+    def shard(self, n_series):
+        """Contiguous block of rows of this rank, for encoding and centre steps.
+
+        Parameters
+        ----------
+        n_series : int
+
+        Returns
+        -------
+        rows : slice
+        """
+        bounds = self.shard_bounds(n_series)
+        return slice(bounds[self.rank], bounds[self.rank + 1])
+
+    def sum(self, tensor):
+        """Sum ``tensor`` over ranks, in place; returns it."""
+        if self.distributed:
+            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor
+
+    def broadcast(self, tensor, source=0):
+        """Overwrite ``tensor`` with rank ``source``'s, in place; returns it."""
+        if self.distributed:
+            dist.broadcast(tensor, src=source)
+        return tensor
+
+    def gather_rows(self, block, n_series):
+        """All ranks' blocks of rows (see :meth:`shard`), in rank order.
+
+        Parameters
+        ----------
+        block : torch.Tensor of shape (rows, ...)
+            This rank's rows ``shard(n_series)``.
+        n_series : int
+            Rows over all ranks.
+
+        Returns
+        -------
+        rows : torch.Tensor of shape (n_series, ...)
+            The same on every rank.
+        """
+        if not self.distributed:
+            return block
+        bounds = self.shard_bounds(n_series)
+        sizes = np.diff(bounds)
+        # all_gather wants equal sizes: pad every block to the largest
+        padded = block.new_zeros((int(sizes.max()), *block.shape[1:]))
+        padded[: len(block)] = block
+        parts = [torch.empty_like(padded) for _ in range(self.size)]
+        dist.all_gather(parts, padded)
+        return torch.cat([part[:size] for part, size in zip(parts, sizes, strict=True)])
+
+    def wrap(self, module, device):
+        """``module`` wrapped for gradient averaging when distributed, else itself.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            Every parameter must receive a gradient at every step.
+        device : torch.device
+            The device ``module`` lives on.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            A :class:`~torch.nn.parallel.DistributedDataParallel` (which
+            copies rank 0's parameters to every rank) or ``module``.
+        """
+        if not self.distributed:
+            return module
+        device_ids = [device] if device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(
+            module, device_ids=device_ids, broadcast_buffers=False
+        )
+
+    def check_step(self, loss, device):
+        """Agree after a step whether any rank's loss is non-finite or was interrupted.
+
+        One small all-reduce per step, and only when distributed: a single
+        process checks its losses once per epoch, as before.
+
+        Parameters
+        ----------
+        loss : torch.Tensor
+            This rank's loss of the step.
+        device : torch.device
+
+        Raises
+        ------
+        FloatingPointError
+            On every rank, when the loss of any rank is NaN or infinite.
+        KeyboardInterrupt
+            On every rank, when Ctrl-C reached any rank.
+        """
+        if not self.distributed:
+            return
+        here = _nonfinite(loss)
+        flags = torch.tensor(
+            [here, self.interrupt_requested], dtype=torch.int32, device=device
+        )
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        nonfinite, interrupted = flags.tolist()
+        if nonfinite:
+            where = "this rank" if here else "another rank"
+            raise FloatingPointError(
+                f"The training loss became non-finite on {where} (rank "
+                f"{self.rank} of {self.size}); every rank stops. Scale the series "
+                "(e.g. max |x| = 1 per series) or lower the learning rate."
+            )
+        if interrupted:
+            self.interrupt_requested = False
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def deferred_interrupt(self):
+        """While active, Ctrl-C sets :attr:`interrupt_requested` instead of raising.
+
+        Only when distributed, and only in the main thread (where Python
+        delivers signals): every rank then stops at the same step
+        (:meth:`check_step`). The previous handler is restored on exit.
+        """
+        if not self.distributed or threading.current_thread() is not (
+            threading.main_thread()
+        ):
+            yield self
+            return
+
+        def request(signum, frame):
+            self.interrupt_requested = True
+
+        previous = signal.signal(signal.SIGINT, request)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self.interrupt_requested = False
+
+    def kmeans_centers(self, features, fit_centers, n_clusters, device):
+        """Centres fitted on rank 0 from all ranks' features, broadcast to all.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (n_series, n_dims)
+            The features of all series (see :meth:`gather_rows`).
+        fit_centers : callable
+            ``fit_centers(features) -> ndarray of shape (n_clusters, n_dims)``,
+            run on rank 0 only.
+        n_clusters : int
+        device : torch.device
+
+        Returns
+        -------
+        centers : torch.Tensor of shape (n_clusters, n_dims), float32
+        """
+        if not self.distributed or self.rank == 0:
+            centers = torch.as_tensor(
+                fit_centers(features.cpu()), dtype=torch.float32, device=device
+            )
+        else:
+            centers = torch.empty(
+                (n_clusters, features.shape[1]), dtype=torch.float32, device=device
+            )
+        return self.broadcast(centers)
+
+    def fuzzy_center_step(self, features, centers, m):
+        """:func:`~tscc.clustering.fuzzy_center_step` over all ranks' features.
+
+        Each rank holds the features of its own rows; the weighted sums of
+        the centre update, the cluster sizes and the candidates for re-seeding
+        empty clusters are summed or gathered over ranks, so that every rank
+        computes the same centres as one process would from all features.
+
+        Parameters
+        ----------
+        features : torch.Tensor of shape (rows, n_dims)
+            This rank's rows.
+        centers : torch.Tensor of shape (n_clusters, n_dims)
+            The same on every rank.
+        m : float
+            Fuzzifier, > 1.
+
+        Returns
+        -------
+        centers : torch.Tensor of shape (n_clusters, n_dims)
+        reseeded : torch.Tensor of int64
+            Clusters left empty and re-seeded.
+        """
+        if not self.distributed:
+            return fuzzy_center_step(features, centers, m)
+        memberships = fuzzy_memberships(squared_distances(features, centers), m)
+        sums, totals = center_sums(features, memberships, m)
+        packed = self.sum(torch.cat([sums, totals.unsqueeze(1)], dim=1))
+        sums, totals = packed[:, :-1], packed[:, -1]
+        centers = sums / totals.clamp_min(torch.finfo(totals.dtype).tiny).unsqueeze(1)
+        return self._reseed_empty_clusters(features, centers)
+
+    def _reseed_empty_clusters(self, features, centers):
+        """:func:`~tscc.clustering.reseed_empty_clusters` over all ranks' rows."""
+        sq_distances = squared_distances(features, centers)
+        counts = torch.bincount(sq_distances.argmin(dim=1), minlength=len(centers))
+        empty = torch.nonzero(self.sum(counts) == 0).flatten()
+        if empty.numel() == 0:
+            return centers, empty
+        n_series = self.sum(torch.tensor([len(features)], device=features.device))
+        n_moved = min(empty.numel(), int(n_series.item()))
+        # each rank offers its n_moved worst-fitted series; the worst of all win
+        fit = sq_distances.min(dim=1).values
+        n_offered = min(n_moved, len(fit))
+        worst = fit.topk(n_offered).indices
+        offers = torch.full(
+            (n_moved, features.shape[1] + 1), -math.inf, device=features.device
+        )
+        offers[:n_offered, 0] = fit[worst]
+        offers[:n_offered, 1:] = features[worst]
+        everyone = self.gather_rows(offers, n_moved * self.size)
+        chosen = everyone[:, 0].topk(n_moved).indices
+        centers = centers.clone()
+        centers[empty[:n_moved]] = everyone[chosen, 1:].to(centers.dtype)
+        return centers, empty[:n_moved]
+
+
+def _nonfinite(loss):
+    """Whether this rank's own loss is NaN or infinite."""
+    return not bool(torch.isfinite(loss.detach()).item())
+
+
+def current_ranks():
+    """The process group tscc trains over: the default group if one is initialised.
+
+    Returns
+    -------
+    ranks : Ranks
+        ``Ranks(0, 1)`` when ``torch.distributed`` is unavailable or no
+        process group is initialised.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return Ranks()
+    return Ranks(dist.get_rank(), dist.get_world_size())
+
+
+def rank_device(device, ranks):
+    """The device of this rank: its own GPU when ``device`` is CUDA without an index.
+
+    Parameters
+    ----------
+    device : torch.device
+    ranks : Ranks
+
+    Returns
+    -------
+    device : torch.device
+        ``cuda:LOCAL_RANK`` (``torchrun``'s rank within the node, else the
+        rank modulo the GPUs) for ``cuda`` in a distributed fit; else
+        ``device``.
+    """
+    if not ranks.distributed or device.type != "cuda" or device.index is not None:
+        return device
+    local = int(os.environ.get("LOCAL_RANK", ranks.rank))
+    return torch.device("cuda", local % torch.cuda.device_count())
+
+
+def launched_by_torchrun():
+    """Whether this process is a worker started by ``torchrun``."""
+    return all(name in os.environ for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR"))
