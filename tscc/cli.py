@@ -20,8 +20,15 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
+from ._validation import resolve_device
 from ._version import __version__
 from .datasets import load_phasenet_windows
+from .distributed import (
+    Ranks,
+    launch_local_processes,
+    launched_by_torchrun,
+    process_group,
+)
 from .estimator import TSCCClusterer
 from .io import (
     ARRAY_SUFFIXES,
@@ -102,6 +109,7 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -412,6 +420,19 @@ def _add_fit(commands):
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="show no training progress"
     )
+    parser.add_argument(
+        "--nproc",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help=(
+            "train data-parallel in N local processes launched with torchrun, "
+            "one thread each unless OMP_NUM_THREADS is set (gloo on CPUs; one "
+            "GPU each and NCCL with --device cuda); --batch-size is per "
+            "process. Under torchrun (several machines), leave it out "
+            "(default: 1)"
+        ),
+    )
     _add_estimator_options(parser)
     parser.set_defaults(run=run_fit)
 
@@ -675,9 +696,48 @@ def _output_columns(columns, labels):
 
 
 def run_fit(args):
-    """Run ``tscc fit``: fit, save the model, write the labels."""
+    """Run ``tscc fit``: fit, save the model, write the labels.
+
+    With ``--nproc N`` it starts N copies of itself with ``torchrun``; a copy
+    started by ``torchrun`` joins the process group, trains its share, and
+    rank 0 alone reports, saves the model and writes the labels.
+    """
+    if launched_by_torchrun():
+        device = resolve_device(getattr(args, "device", "auto"))
+        with process_group(device) as ranks:
+            return _fit_and_save(args, ranks)
+    if args.nproc > 1:
+        return _launch_fit(args)
+    return _fit_and_save(args, Ranks())
+
+
+def _launch_fit(args):
+    """``tscc fit`` in ``args.nproc`` processes; the exit status of the launch."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+
+    print(f"Launching {args.nproc} training processes with torchrun.", flush=True)
+    try:
+        launch_local_processes(args.nproc, args.argv)
+    except ChildFailedError as exc:
+        failures = ", ".join(
+            f"rank {rank} (exit code {failure.exitcode})"
+            for rank, failure in sorted(exc.failures.items())
+        )
+        print(
+            f"{PROG} fit: error: training process(es) failed: {failures}; "
+            "their messages are above.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _fit_and_save(args, ranks):
+    """Fit on this process's input; rank 0 reports and writes the outputs."""
+    lead = ranks.rank == 0
     X, columns, normalize = _read_input(args)
-    print(f"Read {_describe(X, columns)}; normalize={normalize}.", flush=True)
+    if lead:
+        print(f"Read {_describe(X, columns)}; normalize={normalize}.", flush=True)
     # Options left out are absent from args (argparse.SUPPRESS).
     params = {
         name: getattr(args, name)
@@ -693,6 +753,8 @@ def run_fit(args):
     start = time.perf_counter()
     labels = clusterer.fit(X).labels_
     seconds = time.perf_counter() - start
+    if not lead:
+        return 0
     clusterer.save(args.model)
     sizes = ", ".join(
         f"{cluster}: {count}"

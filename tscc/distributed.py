@@ -40,7 +40,14 @@ from .clustering import (
     squared_distances,
 )
 
-__all__ = ["Ranks", "current_ranks", "rank_device", "launched_by_torchrun"]
+__all__ = [
+    "Ranks",
+    "current_ranks",
+    "rank_device",
+    "launched_by_torchrun",
+    "process_group",
+    "launch_local_processes",
+]
 
 
 @dataclass
@@ -190,9 +197,7 @@ class Ranks:
         if not self.distributed:
             return module
         device_ids = [device] if device.type == "cuda" else None
-        return torch.nn.parallel.DistributedDataParallel(
-            module, device_ids=device_ids, broadcast_buffers=False
-        )
+        return torch.nn.parallel.DistributedDataParallel(module, device_ids=device_ids)
 
     def check_step(self, loss, device):
         """Agree after a step whether any rank's loss is non-finite or was interrupted.
@@ -383,3 +388,66 @@ def rank_device(device, ranks):
 def launched_by_torchrun():
     """Whether this process is a worker started by ``torchrun``."""
     return all(name in os.environ for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR"))
+
+
+@contextmanager
+def process_group(device):
+    """Join ``torchrun``'s process group for the duration of the block.
+
+    Parameters
+    ----------
+    device : torch.device
+        The training device: NCCL for CUDA, else gloo.
+
+    Yields
+    ------
+    ranks : Ranks
+        The group this process trains in.
+    """
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend)
+    try:
+        yield current_ranks()
+    finally:
+        dist.destroy_process_group()
+
+
+def launch_local_processes(nproc, module_args, threads=1):
+    """Run ``python -m tscc MODULE_ARGS`` in ``nproc`` processes with ``torchrun``.
+
+    A single-node ``torchrun --standalone`` launch: the processes meet at a
+    free port of this machine and find each other there. When one process
+    fails, ``torchrun`` stops the others.
+
+    Parameters
+    ----------
+    nproc : int
+        Number of processes.
+    module_args : list of str
+        Arguments of ``python -m tscc``, the same for every process.
+    threads : int, default=1
+        Threads of each process (``OMP_NUM_THREADS``), unless the
+        environment sets it already.
+
+    Raises
+    ------
+    ChildFailedError
+        From :mod:`torch.distributed.run` when a process failed.
+    """
+    from torch.distributed import run as torchrun
+
+    options = torchrun.parse_args(
+        ["--standalone", f"--nproc-per-node={nproc}", "--module", "tscc"]
+    )
+    # set here, not parsed: torchrun's parser would take an option of ours
+    # that abbreviates one of its own (--m, the fuzzifier) for its own
+    options.training_script_args = list(module_args)
+    # torchrun hands its environment to the processes; this one's is put back
+    added = "OMP_NUM_THREADS" not in os.environ
+    if added:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        torchrun.run(options)
+    finally:
+        if added:
+            del os.environ["OMP_NUM_THREADS"]
