@@ -713,6 +713,7 @@ def run_fit(args):
 
 def _launch_fit(args):
     """``tscc fit`` in ``args.nproc`` processes; the exit status of the launch."""
+    from torch.distributed.elastic.multiprocessing import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
     print(f"Launching {args.nproc} training processes with torchrun.", flush=True)
@@ -729,6 +730,10 @@ def _launch_fit(args):
             file=sys.stderr,
         )
         return 1
+    except SignalException:
+        # torchrun passed Ctrl-C on to the processes and waited for them
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -232,6 +232,13 @@ class TSCCClusterer(
     (``max_samples``) or a memory map. :mod:`tscc.dask` predicts over a Dask
     cluster.
 
+    When a ``torch.distributed`` process group is initialised (``torchrun``,
+    ``tscc fit --nproc``), ``fit`` trains data-parallel over it: each process
+    trains on its share of every epoch with ``batch_size`` series per step,
+    gradients are averaged, the K-means initialisation and centre updates run
+    over all series, and every process ends with the same model
+    (:mod:`tscc.distributed`). ``memory`` cannot be used then.
+
     Interrupting ``fit`` with Ctrl-C (``KeyboardInterrupt``) during a training
     epoch does not lose the work done: the encoder goes back to its weights at
     the end of the last completed epoch, the remaining epochs are skipped with a
