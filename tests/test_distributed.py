@@ -437,3 +437,24 @@ def test_cli_fit_reports_a_failed_process(tmp_path):
     assert done.returncode == 1
     assert "training process(es) failed" in done.stderr
     assert "Found array with 1 sample(s)" in done.stderr  # the processes' message
+
+
+@pytest.mark.slow
+def test_cli_ctrl_c_with_two_processes_still_writes_the_model(tmp_path):
+    X, _ = two_shapes(n_per_class=150, n_timestamps=64)
+    np.save(tmp_path / "X.npy", X)
+    model = tmp_path / "model.tscc"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tscc", "fit", str(tmp_path / "X.npy"),
+         "--n-clusters", "2", "--nproc", "2", "--model", str(model), "--depth", "3",
+         "--pretrain-epochs", "200", "--finetune-epochs", "0", "--batch-size", "16"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, cwd=tmp_path,
+    )  # fmt: skip
+    time.sleep(15)  # well into pretraining
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    out, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 130, err
+    assert "the model keeps the weights of epoch" in err
+    assert out.count("Model written") == 1
+    assert len(TSCCClusterer.load(model).labels_) == 300

@@ -18,6 +18,7 @@ the ranks agree to go on, each the median of 50.
 Run:  python examples/benchmarks/distributed.py                 (4928 x 500)
       python examples/benchmarks/distributed.py --quick         (smoke run)
       python examples/benchmarks/distributed.py --out results/distributed.json
+      python examples/benchmarks/distributed.py --device cuda   (a GPU per process)
 """
 
 import argparse
@@ -49,6 +50,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--device", default="cpu", help='"cuda": one GPU per process, NCCL'
+    )
     parser.add_argument("--quick", action="store_true", help="400 x 128, 1+1 epochs")
     parser.add_argument("--out", help="JSON file for the results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # JSON file to write
@@ -64,7 +68,7 @@ def worker(args):
     torch.set_num_threads(args.threads)
     distributed = "WORLD_SIZE" in os.environ
     if distributed:
-        dist.init_process_group("gloo")
+        dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
     ranks = current_ranks()
     n, t = (int(v) for v in args.size.split("x"))
     X, y = make_microseismic(n, t, random_state=args.seed)
@@ -73,7 +77,7 @@ def worker(args):
         finetune_epochs=args.finetune_epochs,
         batch_size=args.batch_size,
         center_update_interval=max(1, args.finetune_epochs // 2),
-        device="cpu",
+        device=args.device,
         random_state=args.seed,
     )
     start = time.perf_counter()
@@ -101,17 +105,23 @@ def worker(args):
 
 def communication(encoder, repeats=50):
     """Median seconds of a gradient-sized all-reduce and of the agreement flags."""
+    device = next(encoder.parameters()).device
     n_parameters = sum(p.numel() for p in encoder.parameters())
     results = {"gradient_mib": n_parameters * 4 / 2**20}
     for name, tensor in (
-        ("gradient_allreduce_seconds", torch.ones(n_parameters)),
-        ("agreement_allreduce_seconds", torch.zeros(2, dtype=torch.int32)),
+        ("gradient_allreduce_seconds", torch.ones(n_parameters, device=device)),
+        (
+            "agreement_allreduce_seconds",
+            torch.zeros(2, dtype=torch.int32, device=device),
+        ),
     ):
         times = []
         for _ in range(repeats):
             dist.barrier()
             start = time.perf_counter()
             dist.all_reduce(tensor)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
             times.append(time.perf_counter() - start)
         results[name] = float(np.median(times))
     return results
@@ -130,6 +140,7 @@ def run_setup(name, args):
             "--finetune-epochs", str(args.finetune_epochs),
             "--batch-size", str(args.batch_size),
             "--seed", str(args.seed),
+            "--device", args.device,
         ]  # fmt: skip
         if processes == 1:
             command = [sys.executable, *options]
