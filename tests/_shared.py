@@ -14,6 +14,15 @@ TINY = dict(
     random_state=0,
 )
 
+# Arguments of a TSEncoder small enough for the training tests.
+TINY_ENCODER = {
+    "input_dims": 1,
+    "repr_dims": 4,
+    "hidden_dims": 4,
+    "depth": 1,
+    "output_block": True,
+}
+
 
 def two_shapes(n_per_class=12, n_timestamps=24, n_channels=None, seed=0):
     """Noisy sines and noisy square waves: an easy two-cluster problem."""

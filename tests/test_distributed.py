@@ -20,6 +20,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from _shared import TINY_ENCODER as ENCODER
 from _shared import two_shapes
 
 from tscc import TSCCClusterer
@@ -36,13 +37,6 @@ from tscc.training import (
 )
 
 CPU = torch.device("cpu")
-ENCODER = {
-    "input_dims": 1,
-    "repr_dims": 4,
-    "hidden_dims": 4,
-    "depth": 1,
-    "output_block": True,
-}
 TINY_FIT = dict(
     n_clusters=2,
     repr_dims=4,

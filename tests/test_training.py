@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _shared import TINY_ENCODER as ENCODER
 from _shared import two_shapes
 
 import tscc.training
@@ -27,13 +28,6 @@ from tscc.training import (
 )
 
 CPU = torch.device("cpu")
-ENCODER = {
-    "input_dims": 1,
-    "repr_dims": 4,
-    "hidden_dims": 4,
-    "depth": 1,
-    "output_block": True,
-}
 
 
 def training_series(n_per_class=6, n_timestamps=16):
