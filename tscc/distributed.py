@@ -108,7 +108,17 @@ class Ranks:
         return order.repeat(repeats)[:padded][self.rank :: self.size]
 
     def share_length(self, n_series):
-        """Series per rank and epoch: ``ceil(n_series / size)``."""
+        """Series each rank trains on per epoch.
+
+        Parameters
+        ----------
+        n_series : int
+
+        Returns
+        -------
+        length : int
+            ``ceil(n_series / size)``.
+        """
         return math.ceil(n_series / self.size)
 
     def stream_seed(self, seed):
@@ -116,6 +126,15 @@ class Ranks:
 
         ``seed`` itself in a single process, so that one rank draws exactly
         what a plain fit draws.
+
+        Parameters
+        ----------
+        seed : int
+
+        Returns
+        -------
+        seed : int
+            The same on every run for a given rank and number of ranks.
         """
         if not self.distributed:
             return seed
@@ -123,7 +142,17 @@ class Ranks:
         return int(states[self.rank])
 
     def shard_bounds(self, n_series):
-        """First row of every rank's block of ``n_series`` rows, and the end."""
+        """Where every rank's block of rows starts, and where the last ends.
+
+        Parameters
+        ----------
+        n_series : int
+
+        Returns
+        -------
+        bounds : list of int of length size + 1
+            Rank ``r`` holds rows ``bounds[r]:bounds[r + 1]``.
+        """
         return [n_series * rank // self.size for rank in range(self.size + 1)]
 
     def shard(self, n_series):
@@ -141,13 +170,36 @@ class Ranks:
         return slice(bounds[self.rank], bounds[self.rank + 1])
 
     def sum(self, tensor):
-        """Sum ``tensor`` over ranks, in place; returns it."""
+        """Sum ``tensor`` over ranks, in place.
+
+        Parameters
+        ----------
+        tensor : torch.Tensor
+            Same shape on every rank.
+
+        Returns
+        -------
+        tensor : torch.Tensor
+            ``tensor`` itself, now the sum.
+        """
         if self.distributed:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
 
     def broadcast(self, tensor, source=0):
-        """Overwrite ``tensor`` with rank ``source``'s, in place; returns it."""
+        """Overwrite ``tensor`` with rank ``source``'s, in place.
+
+        Parameters
+        ----------
+        tensor : torch.Tensor
+            Same shape on every rank.
+        source : int, default=0
+
+        Returns
+        -------
+        tensor : torch.Tensor
+            ``tensor`` itself, now rank ``source``'s.
+        """
         if self.distributed:
             dist.broadcast(tensor, src=source)
         return tensor
@@ -386,7 +438,14 @@ def rank_device(device, ranks):
 
 
 def launched_by_torchrun():
-    """Whether this process is a worker started by ``torchrun``."""
+    """Whether this process is a worker started by ``torchrun``.
+
+    Returns
+    -------
+    launched : bool
+        True when torchrun's ``RANK``, ``WORLD_SIZE`` and ``MASTER_ADDR``
+        are in the environment.
+    """
     return all(name in os.environ for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR"))
 
 

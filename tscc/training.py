@@ -453,9 +453,22 @@ def initial_clusters(encoder, series, n_clusters, n_init, seed, batch_size, devi
 
 
 def take_block(series, rows):
-    """The contiguous rows ``rows`` (a slice) of a tensor or ChunkedSeries."""
+    """Contiguous rows of a tensor or ChunkedSeries, without reading them.
+
+    Parameters
+    ----------
+    series : torch.Tensor or ChunkedSeries of shape (n_series, T, C)
+    rows : slice
+        With ``start`` and ``stop`` set and no step (see
+        :meth:`~tscc.distributed.Ranks.shard`).
+
+    Returns
+    -------
+    block : torch.Tensor or ChunkedSeries of shape (stop - start, T, C)
+        A view of a tensor; a ChunkedSeries that reads from the same array.
+    """
     if isinstance(series, ChunkedSeries):
-        return series.subset(np.arange(len(series))[rows])
+        return series.subset(np.arange(rows.start, rows.stop))
     return series[rows]
 
 
@@ -894,11 +907,8 @@ def update_clusters(encoder, series, clusters, settings, config, progress=None):
         progress.message(f"re-seeded empty clusters {reseeded.tolist()}")
     # clone outside inference mode: the centres enter autograd graphs
     updated = ClusterState(centers.clone(), features)
-    if ranks.distributed:
-        n_changed = (updated.labels != clusters.labels).sum().double()
-        changed = (ranks.sum(n_changed) / len(series)).item()
-    else:
-        changed = (updated.labels != clusters.labels).double().mean().item()
+    n_changed = ranks.sum((updated.labels != clusters.labels).sum().double())
+    changed = (n_changed / len(series)).item()
     updated.converged = changed < settings.tol
     progress.message(f"centre update: {changed:.1%} of the labels changed")
     return updated
