@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tscc.augmentation import CropPlan, draw_crops, take_windows
+from tscc.augmentation import CropPlan, draw_crops, perturb_waveforms, take_windows
 
 
 def _check_plan(plan, n_series, n_timestamps, min_overlap):
@@ -146,3 +146,40 @@ def test_take_windows_accepts_lists_and_tensors():
     from_list = take_windows(x, [0, 1, 2], 2)
     from_tensor = take_windows(x, torch.tensor([0, 1, 2]), 2)
     assert torch.equal(from_list, from_tensor)
+
+
+def test_perturb_waveforms_is_sign_gain_and_bounded_noise():
+    x = torch.sin(torch.linspace(0, 40, 400)).reshape(1, 400, 1).repeat(64, 1, 1)
+    x = x * torch.linspace(0.1, 10, 64).reshape(64, 1, 1)  # any amplitude
+    y = perturb_waveforms(x, torch.Generator().manual_seed(0))
+    # least-squares factor of each series: its sign and gain
+    factor = (x * y).sum(dim=(1, 2)) / x.square().sum(dim=(1, 2))
+    assert ((factor.abs() > 0.45) & (factor.abs() < 2.2)).all()
+    assert (factor > 0).any() and (factor < 0).any()
+    residual = y - factor.reshape(-1, 1, 1) * x
+    snr_db = 10 * torch.log10(
+        (factor.reshape(-1, 1, 1) * x).square().mean(dim=(1, 2))
+        / residual.square().mean(dim=(1, 2))
+    )
+    # 3 to 30 dB, with the sampling error of 400 noise values
+    assert (snr_db > 2.0).all() and (snr_db < 31.5).all()
+    assert snr_db.max() - snr_db.min() > 10
+
+
+def test_perturb_waveforms_keeps_missing_timestamps_and_input():
+    x = torch.randn(5, 30, 2)
+    x[1, :4] = float("nan")
+    x[3] = float("nan")  # a series with nothing observed
+    before = x.clone()
+    y = perturb_waveforms(x, torch.Generator().manual_seed(1))
+    assert torch.equal(torch.isnan(y), torch.isnan(x))
+    assert torch.equal(torch.nan_to_num(x), torch.nan_to_num(before))
+
+
+def test_perturb_waveforms_repeats_for_a_seed():
+    x = torch.randn(8, 50, 1)
+    a = perturb_waveforms(x, torch.Generator().manual_seed(3))
+    b = perturb_waveforms(x, torch.Generator().manual_seed(3))
+    c = perturb_waveforms(x, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)

@@ -311,6 +311,15 @@ def test_feature_norm_option_reads_l2_and_none():
         _feature_norm("unit")
 
 
+def test_augment_option_reads_waveform_and_none():
+    from tscc.cli import _augment
+
+    assert _augment("waveform") == "waveform"
+    assert _augment("none") is None
+    with pytest.raises(argparse.ArgumentTypeError, match="waveform"):
+        _augment("noise")
+
+
 def test_fit_offers_every_estimator_parameter(capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--help"])

@@ -399,6 +399,24 @@ def test_memory_caches_pretraining(data, tmp_path, monkeypatch):
     assert len(calls) == 2 * TINY["pretrain_epochs"]
 
 
+def test_waveform_augment_is_reproducible_and_keys_the_cache(
+    data, tmp_path, monkeypatch
+):
+    X, _ = data
+    plain = TSCCClusterer(**TINY).fit(X)
+    augmented = TSCCClusterer(**{**TINY, "augment": "waveform"})
+    first, second = clone(augmented).fit(X), clone(augmented).fit(X)
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
+    assert not np.array_equal(first.transform(X), plain.transform(X))
+    calls = count_pretraining_epochs(monkeypatch)
+    cached = TSCCClusterer(**{**TINY, "memory": str(tmp_path)})
+    clone(cached).fit(X)
+    from_cache = clone(cached).set_params(augment="waveform").fit(X)
+    # another pretraining, not the one cached without augmentation
+    assert len(calls) == 2 * TINY["pretrain_epochs"]
+    np.testing.assert_array_equal(from_cache.transform(X), first.transform(X))
+
+
 def test_grid_search_pretrains_once_per_fold_with_memory(data, tmp_path, monkeypatch):
     X, y = data
     calls = count_pretraining_epochs(monkeypatch)

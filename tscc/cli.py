@@ -62,6 +62,7 @@ _ESTIMATOR_OPTIONS = (
     ("cluster_loss", str, '"fcm" or the scale-free "fcm_ratio" clustering term'),
     ("cluster_fraction", float, "share of a batch in the clustering loss"),
     ("feature_norm", "norm", '"l2": cluster unit-length features; "none": as pooled'),
+    ("augment", "augment", '"waveform": flip, scale and add noise to training crops'),
     ("center_update_interval", int, "fine-tuning epochs between centre updates"),
     ("tol", float, "early stop when fewer labels change (0: never)"),
     ("temporal_unit", int, "smallest pooling scale of the temporal loss"),
@@ -206,11 +207,19 @@ def _sample_size(text):
         ) from None
 
 
-def _feature_norm(text):
-    """An argparse type: "l2", or "none" for None."""
-    if text in ("l2", "none"):
-        return None if text == "none" else text
-    raise argparse.ArgumentTypeError(f'must be "l2" or "none", got {text!r}')
+def _name_or_none(name):
+    """An argparse type: ``name``, or "none" for None."""
+
+    def parse(text):
+        if text in (name, "none"):
+            return None if text == "none" else text
+        raise argparse.ArgumentTypeError(f'must be "{name}" or "none", got {text!r}')
+
+    return parse
+
+
+_feature_norm = _name_or_none("l2")
+_augment = _name_or_none("waveform")
 
 
 def _add_estimator_options(parser):
@@ -226,6 +235,7 @@ def _add_estimator_options(parser):
         "weight": _number_or("auto", "auto", float),
         "samples": _sample_size,
         "norm": _feature_norm,
+        "augment": _augment,
     }
     for name, kind, text in _ESTIMATOR_OPTIONS:
         group.add_argument(

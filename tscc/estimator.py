@@ -24,6 +24,7 @@ from ._validation import (
     resolve_precision,
     restore_device,
 )
+from .augmentation import AUGMENTATIONS
 from .clustering import fuzzy_memberships, squared_distances
 from .distributed import current_ranks, rank_device
 from .encoder import rebuild_encoder
@@ -128,6 +129,15 @@ class TSCCClusterer(
         feature vector to unit length, so that clusters are told apart by the
         direction of R, not its size. Pretraining is the same with either, and
         is shared through ``memory``.
+    augment : {None, "waveform"}, default=None
+        Perturbation of the two crops that contrastive training compares, in
+        pretraining and fine-tuning. ``None`` uses the crops and timestamp
+        masks alone, as in the paper. ``"waveform"`` also flips the polarity
+        of each crop, scales it by a random gain and adds noise at a random
+        signal-to-noise ratio (:func:`~tscc.augmentation.perturb_waveforms`),
+        each crop on its own, so that R does not depend on polarity,
+        amplitude or the noise floor. The benchmarks page of the
+        documentation measures it.
     center_update_interval : int, default=2
         The centres are recomputed over all series every this many fine-tuning
         epochs, and once more at the end.
@@ -291,6 +301,7 @@ class TSCCClusterer(
         "cluster_loss": [StrOptions({"fcm_ratio", "fcm"})],
         "cluster_fraction": [Interval(Real, 0, 1, closed="right")],
         "feature_norm": [StrOptions({"l2"}), None],
+        "augment": [StrOptions(set(AUGMENTATIONS)), None],
         "tol": [Interval(Real, 0, 1, closed="both")],
         "center_update_interval": [Interval(Integral, 1, None, closed="left")],
         "temporal_unit": [Interval(Integral, 0, 30, closed="both")],
@@ -325,6 +336,7 @@ class TSCCClusterer(
         cluster_loss="fcm_ratio",
         cluster_fraction=0.5,
         feature_norm=None,
+        augment=None,
         center_update_interval=2,
         tol=0.0,
         temporal_unit=0,
@@ -351,6 +363,7 @@ class TSCCClusterer(
         self.cluster_loss = cluster_loss
         self.cluster_fraction = cluster_fraction
         self.feature_norm = feature_norm
+        self.augment = augment
         self.center_update_interval = center_update_interval
         self.tol = tol
         self.temporal_unit = temporal_unit
@@ -479,7 +492,11 @@ class TSCCClusterer(
                 centers,
                 self._finetune_settings(),
                 EpochConfig(
-                    self.batch_size, self.temporal_unit, self.max_train_length, device
+                    self.batch_size,
+                    self.temporal_unit,
+                    self.max_train_length,
+                    device,
+                    self.augment,
                 ),
                 torch_seed=fine_torch,
                 crop_seed=fine_crop,
@@ -607,6 +624,10 @@ class TSCCClusterer(
             "torch_seed": torch_seed,
             "crop_seed": crop_seed,
         }
+        if self.augment is not None:
+            # only when set, so that caches made before the setting existed
+            # still serve fits without it
+            kwargs["augment"] = self.augment
         # The key is the digest taken while validating, not the series: a
         # large array or memory map is read once per fit, not hashed again.
         key = (digest, None if rows is None else _digest_rows(rows))
@@ -850,6 +871,7 @@ class TSCCClusterer(
         # pickles from before cluster_loss existed were fitted with the paper's term
         state.setdefault("cluster_loss", "fcm")
         state.setdefault("feature_norm", None)  # ... on the features as pooled
+        state.setdefault("augment", None)  # ... and on the crops as they are
         super().__setstate__(state)
         if encoder_state is None:
             return

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .augmentation import draw_crops, take_windows
+from .augmentation import draw_crops, perturb_waveforms, take_windows
 from .clustering import fuzzy_memberships, kmeans_centers, squared_distances
 from .distributed import current_ranks
 from .encoder import TSEncoder, max_pool_observed
@@ -64,12 +64,16 @@ class EpochConfig:
         Longer series are cut to a random window of this length per batch.
     device : torch.device
         Device the encoder lives on.
+    augment : {None, "waveform"}, default=None
+        Perturbation of the two views of contrastive training
+        (:func:`~tscc.augmentation.perturb_waveforms` for ``"waveform"``).
     """
 
     batch_size: int
     temporal_unit: int
     max_train_length: int | None
     device: torch.device
+    augment: str | None = None
 
     @property
     def min_overlap(self):
@@ -175,6 +179,7 @@ class StepLoss(nn.Module):
         m=None,
         cluster_loss="fcm",
         cluster_fraction=1.0,
+        augment=None,
     ):
         """Contrastive loss of two crops and, with ``centers``, the clustering term.
 
@@ -188,11 +193,15 @@ class StepLoss(nn.Module):
         temporal_unit : int
             Smallest scale of the temporal contrastive term.
         generator : torch.Generator
-            Timestamp-mask randomness.
+            Timestamp-mask (and perturbation) randomness.
         centers : torch.Tensor of shape (n_clusters, repr_dims), default=None
             Fixed centres; ``None`` computes no clustering term.
         m, cluster_loss, cluster_fraction
             As in :func:`train_epoch`.
+        augment : {None, "waveform"}, default=None
+            ``"waveform"`` perturbs each crop on its own
+            (:func:`~tscc.augmentation.perturb_waveforms`); the clustering
+            term sees the series as they are.
 
         Returns
         -------
@@ -209,6 +218,9 @@ class StepLoss(nn.Module):
             plan.offsets + plan.overlap_start,
             plan.right_end - plan.overlap_start,
         )
+        if augment == "waveform":
+            view1 = perturb_waveforms(view1, generator)
+            view2 = perturb_waveforms(view2, generator)
         z1 = self.encoder(view1, mask="random", generator=generator)
         z2 = self.encoder(view2, mask="random", generator=generator)
         overlap = plan.overlap_length
@@ -331,6 +343,7 @@ def train_epoch(
             m=m,
             cluster_loss=cluster_loss,
             cluster_fraction=cluster_fraction,
+            augment=config.augment,
         )
         loss = contrastive
         if centers is not None:
@@ -692,6 +705,7 @@ def pretrain_encoder(
     device,
     torch_seed,
     crop_seed,
+    augment=None,
     progress=None,
 ):
     """Build an encoder and pretrain it with the contrastive loss alone.
@@ -713,6 +727,8 @@ def pretrain_encoder(
     torch_seed, crop_seed : int
         Seeds of weight initialisation, masks and dropout, and of shuffling
         and crops.
+    augment : {None, "waveform"}, default=None
+        Perturbation of the views (see :class:`EpochConfig`).
     progress : TrainingProgress, default=None
         Reports steps and epochs; ``None`` is silent.
 
@@ -727,7 +743,7 @@ def pretrain_encoder(
     """
     device = torch.device(device)
     progress = TrainingProgress(0) if progress is None else progress
-    config = EpochConfig(batch_size, temporal_unit, max_train_length, device)
+    config = EpochConfig(batch_size, temporal_unit, max_train_length, device, augment)
     if isinstance(series, np.ndarray):
         series = torch.tensor(series, dtype=torch.float32)
     ranks = current_ranks()
