@@ -368,13 +368,13 @@ def parse_args(argv=None):
         "--cluster-loss",
         choices=["fcm", "fcm_ratio"],
         default=None,
-        help="TSCCClusterer cluster_loss (default: the estimator's, fcm)",
+        help="TSCCClusterer cluster_loss (default: the estimator's, fcm_ratio)",
     )
     parser.add_argument(
         "--cluster-weight",
         type=float,
         default=None,
-        help="TSCCClusterer cluster_weight (default: the estimator's, 0.1)",
+        help="TSCCClusterer cluster_weight (default: the estimator's, "auto")",
     )
     parser.add_argument(
         "--set",
