@@ -374,7 +374,7 @@ def parse_args(argv=None):
         "--cluster-weight",
         type=float,
         default=None,
-        help="TSCCClusterer cluster_weight (default: the estimator's, "auto")",
+        help="TSCCClusterer cluster_weight (default: the estimator's, auto)",
     )
     parser.add_argument(
         "--set",
