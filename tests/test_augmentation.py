@@ -148,22 +148,16 @@ def test_take_windows_accepts_lists_and_tensors():
     assert torch.equal(from_list, from_tensor)
 
 
-def test_perturb_waveforms_is_sign_gain_and_bounded_noise():
-    x = torch.sin(torch.linspace(0, 40, 400)).reshape(1, 400, 1).repeat(64, 1, 1)
+def test_perturb_waveforms_is_a_random_sign_and_gain_per_series():
+    x = torch.sin(torch.linspace(0, 40, 400)).reshape(1, 400, 1).repeat(64, 1, 2)
     x = x * torch.linspace(0.1, 10, 64).reshape(64, 1, 1)  # any amplitude
     y = perturb_waveforms(x, torch.Generator().manual_seed(0))
-    # least-squares factor of each series: its sign and gain
-    factor = (x * y).sum(dim=(1, 2)) / x.square().sum(dim=(1, 2))
-    assert ((factor.abs() > 0.45) & (factor.abs() < 2.2)).all()
+    factor = y[:, 5:6, :1] / x[:, 5:6, :1]
+    torch.testing.assert_close(y, factor * x)  # one factor per series
+    gains = factor.abs().flatten()
+    assert ((gains >= 0.5) & (gains <= 2.0)).all()
+    assert gains.max() / gains.min() > 2  # spread over the range, not fixed
     assert (factor > 0).any() and (factor < 0).any()
-    residual = y - factor.reshape(-1, 1, 1) * x
-    snr_db = 10 * torch.log10(
-        (factor.reshape(-1, 1, 1) * x).square().mean(dim=(1, 2))
-        / residual.square().mean(dim=(1, 2))
-    )
-    # 3 to 30 dB, with the sampling error of 400 noise values
-    assert (snr_db > 2.0).all() and (snr_db < 31.5).all()
-    assert snr_db.max() - snr_db.min() > 10
 
 
 def test_perturb_waveforms_keeps_missing_timestamps_and_input():

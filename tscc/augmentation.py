@@ -1,7 +1,7 @@
 """Views of a series for contrastive training.
 
 TS2Vec random cropping (two overlapping views of each series) and, as an
-option, waveform perturbations of each view (polarity, gain, noise).
+option, waveform perturbations of each view (polarity and gain).
 """
 
 import math
@@ -21,10 +21,8 @@ __all__ = [
 # Names accepted by the ``augment`` setting of training.
 AUGMENTATIONS = ("waveform",)
 
-# Ranges of the waveform perturbations: a gain between 1/2 and 2, and noise
-# 3 to 30 dB below the view's power (from barely visible to a strong floor).
+# Range of the random gain of the waveform perturbation.
 _GAIN_RANGE = (0.5, 2.0)
-_SNR_DB_RANGE = (3.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -114,15 +112,14 @@ def take_windows(x, starts, length):
 
 
 def perturb_waveforms(views, generator):
-    """Flip, scale and add noise to each series of a batch, independently.
+    """Flip and scale each series of a batch, independently.
 
     Each series is multiplied by a random sign and a random gain
-    (log-uniform between 1/2 and 2), after white Gaussian noise has been added
-    at a random signal-to-noise ratio (uniform between 3 and 30 dB, relative to
-    the mean power of the series' observed values). Applied to the two views of
-    contrastive training, it asks the encoder for representations that do not
-    depend on polarity, amplitude or the noise floor, which distinguish
-    recordings of one kind of source but not kinds of source.
+    (log-uniform between 1/2 and 2). Applied to the two views of contrastive
+    training, it asks the encoder for representations that do not depend on
+    polarity or amplitude, which differ between recordings of one kind of
+    source (focal mechanism, azimuth, distance) but do not tell kinds of
+    source apart.
 
     Parameters
     ----------
@@ -142,25 +139,13 @@ def perturb_waveforms(views, generator):
     >>> from tscc.augmentation import perturb_waveforms
     >>> x = torch.sin(torch.linspace(0, 20, 100)).reshape(1, 100, 1).repeat(4, 1, 1)
     >>> y = perturb_waveforms(x, torch.Generator().manual_seed(0))
-    >>> y.shape
-    torch.Size([4, 100, 1])
-    >>> bool(torch.equal(x, y))
-    False
+    >>> factors = (y / x)[:, 10, 0]
+    >>> bool(((factors.abs() >= 0.5) & (factors.abs() <= 2)).all())
+    True
     """
-    n_series = views.shape[0]
-    shape = (n_series, 1, 1)
-    options = {"generator": generator, "device": views.device}
-    sign = torch.randint(0, 2, shape, **options).to(views.dtype) * 2 - 1
+    shape = (views.shape[0], 1, 1)
+    sign = torch.randint(0, 2, shape, generator=generator, device=views.device)
     log_gain = torch.empty(shape, device=views.device, dtype=views.dtype).uniform_(
         math.log(_GAIN_RANGE[0]), math.log(_GAIN_RANGE[1]), generator=generator
     )
-    snr_db = torch.empty(shape, device=views.device, dtype=views.dtype).uniform_(
-        *_SNR_DB_RANGE, generator=generator
-    )
-    observed = ~torch.isnan(views)
-    squares = torch.where(observed, views, 0.0).square()
-    counts = observed.sum(dim=(1, 2), keepdim=True).clamp(min=1)
-    power = squares.sum(dim=(1, 2), keepdim=True) / counts
-    noise_std = torch.sqrt(power * 10.0 ** (-snr_db / 10.0))
-    noise = torch.randn(views.shape, dtype=views.dtype, **options) * noise_std
-    return (views + noise) * (sign * log_gain.exp())
+    return views * ((sign.to(views.dtype) * 2 - 1) * log_gain.exp())

@@ -62,7 +62,7 @@ _ESTIMATOR_OPTIONS = (
     ("cluster_loss", str, '"fcm" or the scale-free "fcm_ratio" clustering term'),
     ("cluster_fraction", float, "share of a batch in the clustering loss"),
     ("feature_norm", "norm", '"l2": cluster unit-length features; "none": as pooled'),
-    ("augment", "augment", '"waveform": flip, scale and add noise to training crops'),
+    ("augment", "augment", '"waveform": random polarity and gain of training crops'),
     ("center_update_interval", int, "fine-tuning epochs between centre updates"),
     ("tol", float, "early stop when fewer labels change (0: never)"),
     ("temporal_unit", int, "smallest pooling scale of the temporal loss"),

@@ -132,11 +132,12 @@ class TSCCClusterer(
     augment : {None, "waveform"}, default=None
         Perturbation of the two crops that contrastive training compares, in
         pretraining and fine-tuning. ``None`` uses the crops and timestamp
-        masks alone, as in the paper. ``"waveform"`` also flips the polarity
-        of each crop, scales it by a random gain and adds noise at a random
-        signal-to-noise ratio (:func:`~tscc.augmentation.perturb_waveforms`),
-        each crop on its own, so that R does not depend on polarity,
-        amplitude or the noise floor. The benchmarks page of the
+        masks alone, as in the paper. ``"waveform"`` also multiplies each crop
+        by a random sign and a random gain
+        (:func:`~tscc.augmentation.perturb_waveforms`), so that R does not
+        depend on polarity or amplitude; worth setting for seismic
+        waveforms, whose polarity and amplitude tell focal mechanism and
+        distance rather than the kind of source. The benchmarks page of the
         documentation measures it.
     center_update_interval : int, default=2
         The centres are recomputed over all series every this many fine-tuning
