@@ -4,7 +4,9 @@ Build from the repository root with::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-The gallery runs every ``examples/plot_*.py`` script. Unless ``TSCC_QUICK`` is
+The tables of ``benchmarks.md`` and ``experiments.md`` are rewritten from
+``examples/benchmarks/results/*.json`` at every build (``setup`` below). The
+gallery runs every ``examples/plot_*.py`` script. Unless ``TSCC_QUICK`` is
 already set, it is set to ``1`` here, so the examples train shortened models
 (as ``tscc demo --quick`` does) and the whole build takes about ten minutes on
 2 CPU cores; ``TSCC_QUICK=0`` runs them at their real size (much longer).
@@ -122,6 +124,28 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "matplotlib_animations": False,
 }
+
+# -- Benchmark tables ---------------------------------------------------------
+
+
+def write_benchmark_tables(app):
+    """Rewrite the tables of benchmarks.md and experiments.md.
+
+    ``examples/benchmarks/docs_tables.py`` writes them from the results files;
+    this runs before Sphinx reads the pages.
+    """
+    path = DOCS.parent / "examples" / "benchmarks" / "docs_tables.py"
+    spec = importlib.util.spec_from_file_location("docs_tables", path)
+    docs_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docs_tables)
+    for page in docs_tables.write_pages():
+        print(f"docs_tables: rewrote the tables of {page.name}")
+
+
+def setup(app):
+    """Sphinx extension hook of this configuration."""
+    app.connect("builder-inited", write_benchmark_tables)
+
 
 # -- HTML --------------------------------------------------------------------
 

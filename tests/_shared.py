@@ -54,3 +54,35 @@ def seismic_trace(
             "starttime": obspy.UTCDateTime(2020, 1, 1) + start,
         },
     )
+
+
+def tiny_settings(**overrides):
+    """:class:`~tscc.settings.TrainingSettings` of a tiny encoder, for unit tests."""
+    from tscc.settings import TrainingSettings
+
+    values = {
+        "n_channels": TINY_ENCODER["input_dims"],
+        "repr_dims": TINY_ENCODER["repr_dims"],
+        "hidden_dims": TINY_ENCODER["hidden_dims"],
+        "depth": TINY_ENCODER["depth"],
+        "precision": "float32",
+        "batch_size": 8,
+        "temporal_unit": 0,
+        "max_train_length": None,
+        "device": "cpu",
+        "seed": 0,
+        "pretrain_epochs": 2,
+        "lr": 1e-3,
+        "n_clusters": 2,
+        "n_init": 2,
+        "finetune_epochs": 4,
+        "finetune_lr": 1e-3,
+        "m": 1.5,
+        "cluster_loss": "fcm",
+        "cluster_weight": 1.0,
+        "cluster_fraction": 1.0,
+        "center_update_interval": 2,
+        "tol": 0.0,
+        **overrides,
+    }
+    return TrainingSettings(**values)

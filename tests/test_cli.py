@@ -4,12 +4,20 @@ import importlib.util
 import os
 import subprocess
 import sys
+from numbers import Integral, Real
 
 import numpy as np
 import pytest
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from tscc import TSCCClusterer
-from tscc.cli import main
+from tscc.cli import build_parser, main
+from tscc.cli._options import (
+    EXCLUDED,
+    add_estimator_options,
+    option_type,
+    parameter_help,
+)
 
 TINY = [
     "--depth",
@@ -302,31 +310,107 @@ def test_subcommand_help(command, capsys):
     assert out.startswith(f"usage: tscc {command}")
 
 
-def test_feature_norm_option_reads_l2_and_none():
-    from tscc.cli import _feature_norm
+@pytest.mark.parametrize(
+    "option, values, refused",
+    [
+        ("--feature-norm", {"l2": "l2", "none": None}, "unit"),
+        ("--augment", {"waveform": "waveform", "none": None}, "noise"),
+        ("--depth", {"3": 3, "auto": "auto", "AUTO": "auto"}, "deep"),
+        ("--max-train-length", {"500": 500, "none": None}, "long"),
+        ("--max-samples", {"800": 800, "0.25": 0.25, "none": None}, "many"),
+        ("--cluster-weight", {"0.5": 0.5, "auto": "auto"}, "heavy"),
+        ("--cluster-loss", {"fcm": "fcm", "fcm_ratio": "fcm_ratio"}, "kmeans"),
+    ],
+)
+def test_generated_option_types(option, values, refused, capsys):
+    parser = build_parser()
+    dest = option[2:].replace("-", "_")
+    for text, value in values.items():
+        args = parser.parse_args(["fit", "x.npy", "--n-clusters", "2", option, text])
+        assert getattr(args, dest) == value, text
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["fit", "x.npy", "--n-clusters", "2", option, refused])
+    assert exit_info.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err
 
-    assert _feature_norm("l2") == "l2"
-    assert _feature_norm("none") is None
-    with pytest.raises(argparse.ArgumentTypeError, match="l2"):
-        _feature_norm("unit")
+
+def test_left_out_options_keep_the_estimator_default():
+    args = build_parser().parse_args(["fit", "x.npy", "--n-clusters", "3"])
+    params = {
+        name: getattr(args, name)
+        for name in args.estimator_params
+        if hasattr(args, name)
+    }
+    # only the required option and the command line's own seed are set
+    assert params == {"n_clusters": 3, "random_state": 0}
 
 
-def test_augment_option_reads_waveform_and_none():
-    from tscc.cli import _augment
+def test_a_new_estimator_parameter_is_an_option():
+    class Extended(TSCCClusterer):
+        """A TSCCClusterer with one parameter more.
 
-    assert _augment("waveform") == "waveform"
-    assert _augment("none") is None
-    with pytest.raises(argparse.ArgumentTypeError, match="waveform"):
-        _augment("noise")
+        Parameters
+        ----------
+        n_clusters : int, default=2
+            Number of clusters.
+        warmup : int or "auto", default="auto"
+            Epochs of warm-up. More text.
+        """
+
+        _parameter_constraints = {
+            **TSCCClusterer._parameter_constraints,
+            "warmup": [
+                Interval(Integral, 0, None, closed="left"),
+                StrOptions({"auto"}),
+            ],
+        }
+
+        def __init__(self, n_clusters=2, *, warmup="auto", **params):
+            super().__init__(n_clusters, **params)
+            self.warmup = warmup
+
+        @classmethod
+        def _get_param_names(cls):
+            return sorted([*TSCCClusterer._get_param_names(), "warmup"])
+
+    parser = argparse.ArgumentParser()
+    names = add_estimator_options(parser, estimator=Extended)
+    assert "warmup" in names and "verbose" not in names
+    assert parser.parse_args(["--warmup", "3", "--n-clusters", "2"]).warmup == 3
+    assert parser.parse_args(["--warmup", "auto", "--n-clusters", "2"]).warmup == "auto"
+    text = parser.format_help()
+    assert 'Epochs of warm-up (or "auto"; default: auto)' in text
+
+
+def test_options_from_constraints_and_docstring():
+    assert option_type("n", [Interval(Integral, 1, None, closed="left")]) == {
+        "type": int
+    }
+    assert option_type("x", [Interval(Real, 0, 1, closed="both")]) == {"type": float}
+    assert option_type("s", [StrOptions({"b", "a"})]) == {
+        "type": str,
+        "choices": ["a", "b"],
+    }
+    assert option_type("p", [None, str]) == {"type": str}
+    with pytest.raises(TypeError, match="no type for 'f'"):
+        option_type("f", [callable])
+    sentences = parameter_help(TSCCClusterer)
+    assert sentences["n_clusters"] == "Number of clusters"
+    assert sentences["lr"] == "AdamW learning rate of pretraining"
+    assert set(sentences) == set(TSCCClusterer().get_params())
 
 
 def test_fit_offers_every_estimator_parameter(capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--help"])
     out = capsys.readouterr().out
+    assert EXCLUDED == ("verbose",)  # --quiet
     for name in TSCCClusterer().get_params():
-        if name != "verbose":  # --quiet
+        if name not in EXCLUDED:
             assert "--" + name.replace("_", "-") in out, name
+    args = build_parser().parse_args(["fit", "x.npy", "--n-clusters", "2"])
+    offered = set(TSCCClusterer().get_params()) - set(EXCLUDED)
+    assert set(args.estimator_params) == offered
 
 
 # ---------------------------------------------------------------------------
@@ -371,7 +455,8 @@ def test_error_obspy_missing(work, tmp_path):
     shim.mkdir(parents=True)
     (shim / "__init__.py").write_text("raise ImportError('No module named obspy')\n")
     (path / "rec.mseed").write_bytes(b"\0" * 16)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "shim")}
+    paths = [str(tmp_path / "shim"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
     result = tscc(
         "fit", "rec.mseed", "--window", 1, "--n-clusters", 2, cwd=path, env=env
     )

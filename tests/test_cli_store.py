@@ -1,4 +1,4 @@
-"""tscc predict of a windows store, locally and on a Dask cluster."""
+"""A windows store as INPUT: predict (locally, on a Dask cluster), fit, transform."""
 
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ zarr = pytest.importorskip("zarr")
 pytest.importorskip("distributed")
 
 from _shared import TINY  # noqa: E402
+from test_cli import TINY as TINY_OPTIONS  # noqa: E402
 from test_cli_windows import _archive  # noqa: E402
 
 from tscc import TSCCClusterer, WaveformNormalizer  # noqa: E402
@@ -79,3 +80,52 @@ def test_dask_options_need_a_store(store_and_model, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*args, "--workers", "0"])
     assert "positive integer" in capsys.readouterr().err
+
+
+# tscc fit and transform take a store as they take files.
+SMALL = [*TINY_OPTIONS, "--depth", "1"]  # the last --depth wins
+
+
+def test_fit_store_on_a_sample(store_and_model, tmp_path, capsys):
+    store, _, _ = store_and_model
+    model, labels = tmp_path / "m.tscc", tmp_path / "labels.csv"
+    args = ["fit", str(store), "--max-samples", "40", "--n-clusters", "2", "-q"]
+    assert main([*args, *SMALL, "--model", str(model), "--labels", str(labels)]) == 0
+    out = capsys.readouterr().out
+    assert "Read 90 series of 80 timestamps x 1 channel(s)" in out
+    assert "normalize=maxabs" in out
+    fitted = TSCCClusterer.load(model)
+    assert fitted.n_clusters == 2 and fitted.max_samples == 40
+    rows = _csv(labels)
+    assert rows.dtype.names == ("index", "source", "trace_id", "starttime", "label")
+    windows = open_windows(store)
+    np.testing.assert_array_equal(rows["starttime"], windows.starttime)
+    # the labels of every window, normalised as predict normalises the store
+    X = WaveformNormalizer().fit_transform(windows.X.compute())
+    np.testing.assert_array_equal(rows["label"], fitted.predict(X))
+
+
+def test_transform_store(store_and_model, tmp_path, capsys):
+    store, model, _ = store_and_model
+    out = tmp_path / "features.npz"
+    args = ["transform", str(store), "--model", str(model), "--out", str(out)]
+    assert main(args) == 0
+    assert "of 90 series of 80 timestamps" in capsys.readouterr().err
+    windows = open_windows(store)
+    X = WaveformNormalizer().fit_transform(windows.X.compute())
+    with np.load(out) as archive:
+        np.testing.assert_array_equal(
+            archive["features"], TSCCClusterer.load(model).transform(X)
+        )
+        np.testing.assert_array_equal(archive["trace_id"], windows.trace_id)
+
+
+def test_store_input_errors(store_and_model, tmp_path, capsys):
+    store, model, pattern = store_and_model
+    predict = ["predict", "--model", str(model)]
+    assert main([*predict, str(store), pattern, "--window", "4"]) == 2
+    assert "A windows store is read alone" in capsys.readouterr().err
+    other = tmp_path / "other.zarr"
+    zarr.open_group(str(other), mode="w").attrs["hello"] = 1
+    assert main([*predict, str(other)]) == 2
+    assert "is not a tscc windows store" in capsys.readouterr().err

@@ -457,3 +457,44 @@ def test_value_errors_come_from_the_blocks(data):
     features = tscc_dask.transform(model, da.from_array(X, chunks=5))
     with pytest.raises(ValueError, match="no observed timestamp"):
         features.compute(scheduler="sync")
+
+
+def test_write_predictions_to_zarr(data, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    X, model = data[3]
+    dX = _chunked(X.astype(np.float32), 5)
+    metadata = {"source": np.array([f"s{i}" for i in range(len(X))])}
+    path = tscc_dask.write_predictions(
+        model, dX, tmp_path / "p.zarr", metadata=metadata, attrs={"run": "test"}
+    )
+    group = zarr.open_group(path, mode="r")
+    labels, memberships, features = dask.compute(*tscc_dask.predict_all(model, dX))
+    np.testing.assert_array_equal(group["labels"][:], labels)
+    np.testing.assert_array_equal(group["memberships"][:], memberships)
+    np.testing.assert_array_equal(group["features"][:], features)
+    assert group["labels"].chunks == (5,)
+    assert group["source"][:].tolist() == metadata["source"].tolist()
+    assert group.attrs["run"] == "test" and "tscc_version" in group.attrs
+    # compute=False hands the writing back, to compute on a client or with a bar
+    stored = tscc_dask.write_predictions(model, dX, tmp_path / "q.zarr", compute=False)
+    assert not zarr.open_group(tmp_path / "q.zarr")["labels"].nchunks_initialized
+    dask.compute(stored)
+    np.testing.assert_array_equal(
+        zarr.open_group(tmp_path / "q.zarr")["labels"][:], labels
+    )
+
+
+def test_uses_only_public_attributes_of_the_estimator():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(tscc_dask))
+    private = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "estimator"
+        and node.attr.startswith("_")
+    }
+    assert private == set()

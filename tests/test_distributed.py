@@ -21,16 +21,17 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from _shared import TINY_ENCODER as ENCODER
-from _shared import two_shapes
+from _shared import tiny_settings, two_shapes
 
 from tscc import TSCCClusterer
 from tscc.augmentation import draw_crops
 from tscc.clustering import fuzzy_center_step
 from tscc.distributed import Ranks, current_ranks
 from tscc.encoder import TSEncoder
+from tscc.series import TensorSeries
 from tscc.training import (
-    EpochConfig,
     StepLoss,
+    Streams,
     initial_clusters,
     pretrain_encoder,
     train_epoch,
@@ -50,6 +51,7 @@ TINY_FIT = dict(
     device="cpu",
     random_state=0,
 )
+KMEANS_SETTINGS = tiny_settings(n_clusters=3, n_init=2, batch_size=4, seed=7)
 TIMEOUT = 120  # seconds for a whole two-rank run
 
 
@@ -177,7 +179,8 @@ def _train_two_epochs(rank):
     ranks = current_ranks()
     torch.manual_seed(rank)  # different initial weights: DDP copies rank 0's
     encoder = TSEncoder(**ENCODER)
-    model = ranks.wrap(StepLoss(encoder), CPU)
+    settings = tiny_settings(batch_size=4)
+    model = ranks.wrap(StepLoss(encoder, settings), CPU)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=1e-2)
     recorder = _ParameterRecorder(encoder)
     order_rng = np.random.default_rng(0)
@@ -188,12 +191,10 @@ def _train_two_epochs(rank):
         train_epoch(
             model,
             optimizer,
-            series,
-            EpochConfig(4, 0, None, CPU),
-            rng,
-            generator,
+            TensorSeries(series),
+            settings,
+            Streams(order_rng, rng, generator),
             progress=recorder,
-            order_rng=order_rng,
             ranks=ranks,
         )
         for _ in range(2)
@@ -222,10 +223,10 @@ def _one_step(rank):
     ranks = current_ranks()
     torch.manual_seed(0)
     encoder = TSEncoder(**ENCODER, dropout=0.0)  # dropout draws from global RNG
-    model = ranks.wrap(StepLoss(encoder), CPU)
+    model = ranks.wrap(StepLoss(encoder, tiny_settings()), CPU)
     optimizer = torch.optim.SGD(encoder.parameters(), lr=0.1)
     batch, plan, generator = _step_inputs(rank)
-    contrastive, _ = model(batch, plan, 0, generator)
+    contrastive, _ = model(batch, plan, generator)
     contrastive.backward()
     optimizer.step()
     return _parameters(encoder)
@@ -240,7 +241,7 @@ def test_a_distributed_step_is_a_step_on_averaged_gradients(tmp_path):
     for rank in range(2):
         encoder.zero_grad()
         batch, plan, generator = _step_inputs(rank)
-        contrastive, _ = StepLoss(encoder)(batch, plan, 0, generator)
+        contrastive, _ = StepLoss(encoder, tiny_settings())(batch, plan, generator)
         contrastive.backward()
         gradients.append([p.grad.clone() for p in encoder.parameters()])
     for parameter, *grads in zip(encoder.parameters(), *gradients, strict=True):
@@ -264,7 +265,7 @@ def _clustered_features(n_series=13):
 def _center_step(rank):
     ranks = current_ranks()
     features, centers = _clustered_features()
-    return ranks.fuzzy_center_step(features[ranks.shard(len(features))], centers, 1.5)
+    return fuzzy_center_step(features[ranks.shard(len(features))], centers, 1.5, ranks)
 
 
 def test_the_distributed_centre_step_is_the_step_over_all_features(tmp_path):
@@ -279,13 +280,13 @@ def test_the_distributed_centre_step_is_the_step_over_all_features(tmp_path):
 def _kmeans_init(rank):
     torch.manual_seed(0)
     encoder = TSEncoder(**ENCODER).eval()
-    return initial_clusters(encoder, series_of(21), 3, 2, 7, 4, CPU)
+    return initial_clusters(encoder, series_of(21), KMEANS_SETTINGS)
 
 
 def test_kmeans_initialisation_is_the_one_on_all_features(tmp_path):
     torch.manual_seed(0)
     encoder = TSEncoder(**ENCODER).eval()
-    features, centers = initial_clusters(encoder, series_of(21), 3, 2, 7, 4, CPU)
+    features, centers = initial_clusters(encoder, series_of(21), KMEANS_SETTINGS)
     for got_features, got_centers in values(run_ranks(_kmeans_init, tmp_path)):
         assert torch.equal(got_features, features)  # same rows, bit for bit
         assert torch.equal(got_centers, centers)
@@ -303,10 +304,7 @@ def _nan_on_rank_1(rank):
 
     forward.calls = 0
     StepLoss.forward = forward
-    pretrain_encoder(
-        series_of(20), ENCODER, epochs=2, batch_size=4, lr=1e-3, temporal_unit=0,
-        max_train_length=None, device="cpu", torch_seed=0, crop_seed=0,
-    )  # fmt: skip
+    pretrain_encoder(series_of(20), tiny_settings(pretrain_epochs=2, batch_size=4))
     return "finished"
 
 
@@ -331,9 +329,8 @@ def _ctrl_c_on_rank_0(rank):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         weights, history, completed = pretrain_encoder(
-            series_of(20), ENCODER, epochs=3, batch_size=4, lr=1e-3, temporal_unit=0,
-            max_train_length=None, device="cpu", torch_seed=0, crop_seed=0,
-        )  # fmt: skip
+            series_of(20), tiny_settings(pretrain_epochs=3, batch_size=4)
+        )
     handler_restored = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     messages = [str(w.message) for w in caught]
     return weights, len(history), completed, handler_restored, messages

@@ -132,7 +132,7 @@ def test_depth_zero_is_the_output_block_alone():
 def test_rebuild_encoder_restores_weights_and_leaves_the_global_rng(output_block):
     kwargs = {"input_dims": 2, "hidden_dims": 8, "repr_dims": 5, "depth": 2}
     fitted = TSEncoder(**kwargs, output_block=output_block).eval()
-    recorded = {**kwargs, "output_block": True} if output_block else kwargs
+    recorded = {**kwargs, "output_block": output_block}
     rng_state = torch.random.get_rng_state()
     rebuilt = rebuild_encoder(recorded, fitted.state_dict(), "cpu")
     assert torch.equal(torch.random.get_rng_state(), rng_state)

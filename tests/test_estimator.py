@@ -478,10 +478,10 @@ def test_auto_cluster_weight_depends_on_the_loss(
     seen = []
     original = tscc.training.train_epoch
 
-    def spy(*args, **kwargs):
+    def spy(model, optimizer, series, settings, *args, **kwargs):
         if kwargs.get("centers") is not None:
-            seen.append((kwargs["cluster_weight"], kwargs["cluster_loss"]))
-        return original(*args, **kwargs)
+            seen.append((settings.cluster_weight, settings.cluster_loss))
+        return original(model, optimizer, series, settings, *args, **kwargs)
 
     monkeypatch.setattr(tscc.training, "train_epoch", spy)
     params = {**TINY, "cluster_loss": cluster_loss, "cluster_weight": weight}

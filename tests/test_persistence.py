@@ -68,10 +68,44 @@ def test_a_new_model_records_its_output_block(fitted, tmp_path):
     path = tmp_path / "model.tscc"
     fitted.save(path)
     payload = torch.load(path, weights_only=True)
-    assert json.loads(payload["fitted"])["encoder_kwargs"]["output_block"] is True
+    assert json.loads(payload["fitted"])["encoder_kwargs_"]["output_block"] is True
     loaded = load_model(path, TSCCClusterer)
     assert len(loaded.encoder_.blocks) == TINY["depth"] + 1
-    assert loaded._encoder_kwargs == fitted._encoder_kwargs
+    assert loaded.encoder_kwargs_ == fitted.encoder_kwargs_
+
+
+def fitted_attributes(estimator):
+    return {
+        name: value
+        for name, value in vars(estimator).items()
+        if name.endswith("_") and not name.startswith("_")
+    }
+
+
+def assert_same_fitted_attributes(loaded, fitted):
+    """Every fitted attribute of ``fitted`` is in ``loaded``, with its value."""
+    expected, got = fitted_attributes(fitted), fitted_attributes(loaded)
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        if name == "encoder_":
+            assert got[name].state_dict().keys() == value.state_dict().keys()
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(got[name], value)
+            assert got[name].dtype == value.dtype, name
+        else:
+            assert got[name] == value, name
+
+
+@pytest.mark.parametrize("max_samples", [None, 20])
+def test_a_loaded_model_has_every_fitted_attribute(tmp_path, max_samples):
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(X.shape[1])])
+    fitted = TSCCClusterer(**TINY, max_samples=max_samples).fit(frame)
+    assert hasattr(fitted, "feature_names_in_") and hasattr(fitted, "max_samples_")
+    fitted.save(tmp_path / "model.tscc")
+    assert_same_fitted_attributes(TSCCClusterer.load(tmp_path / "model.tscc"), fitted)
+    assert_same_fitted_attributes(pickle.loads(pickle.dumps(fitted)), fitted)
 
 
 def test_models_from_before_cluster_loss_keep_the_papers_term(fitted, tmp_path):
@@ -127,7 +161,8 @@ def test_load_rejects_other_format_version(fitted, tmp_path):
     path = tmp_path / "model.tscc"
     fitted.save(path)
     edit_payload(path, lambda p: p.update(format_version=FORMAT_VERSION + 1))
-    with pytest.raises(ValueError, match="format version 2 .* reads format version 1"):
+    expected = "format version 3 .* reads format versions 1, 2"
+    with pytest.raises(ValueError, match=expected):
         TSCCClusterer.load(path)
 
 
@@ -271,7 +306,8 @@ def test_files_from_before_the_output_block_predict_the_same(loader):
     expected = np.load(DATA / "legacy_e144771_expected.npz")
     est = loader()
     assert len(est.encoder_.blocks) == 3  # depth 3 in their layout
-    assert "output_block" not in est._encoder_kwargs
+    assert est.encoder_kwargs_["output_block"] is False
+    assert est.max_samples_ == len(est.labels_)
     assert est.cluster_loss == "fcm_ratio"  # the recorded term, not the fallback
     assert est.precision_ == "float32"
     old_X = expected["X"]
@@ -280,7 +316,9 @@ def test_files_from_before_the_output_block_predict_the_same(loader):
     # Bit-identical on the CPU that wrote them; other CPUs' BLAS kernels may
     # round the last bits differently, for the old code as for the new.
     np.testing.assert_allclose(est.transform(old_X), expected["features"], rtol=1e-5)
-    np.testing.assert_allclose(est.predict_proba(old_X), expected["proba"], rtol=1e-5)
+    np.testing.assert_allclose(
+        est.predict_proba(old_X), expected["proba"], rtol=1e-5, atol=1e-7
+    )
 
 
 def test_a_legacy_model_saved_again_keeps_its_layout(tmp_path):
@@ -314,7 +352,7 @@ def test_models_from_before_feature_norm_cluster_pooled_features(fitted, tmp_pat
         del params["feature_norm"]
         payload["params"] = json.dumps(params)
         state = json.loads(payload["fitted"])
-        del state["encoder_kwargs"]["feature_norm"]
+        del state["encoder_kwargs_"]["feature_norm"]
         payload["fitted"] = json.dumps(state)
 
     edit_payload(path, drop_feature_norm)

@@ -6,7 +6,7 @@ from _shared import TINY, two_shapes
 
 import tscc.progress
 from tscc import TSCCClusterer
-from tscc.progress import TrainingProgress
+from tscc.progress import JobProgress, TrainingProgress
 
 
 @pytest.fixture
@@ -72,3 +72,31 @@ def test_a_phase_of_no_epochs_opens_no_bar(capsys):
     with progress.phase("finetune", n_epochs=0, steps_per_epoch=5):
         progress.step(np.float32(1.0))
     assert capsys.readouterr() == ("", "")
+
+
+def test_job_progress_without_tqdm_prints_a_line_per_5_percent(capsys, monkeypatch):
+    monkeypatch.setattr(tscc.progress, "_tqdm", lambda: None)
+    with JobProgress(40, desc="windows", unit="group") as bar:
+        for done in range(1, 41):
+            bar.update(windows=10 * done)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 20
+    assert lines[0] == "[tscc] 2/40 groups, 20 windows"
+    assert lines[-1] == "[tscc] 40/40 groups, 400 windows"
+
+
+def test_job_progress_shows_a_bar(capsys):
+    pytest.importorskip("tqdm")
+    with JobProgress(3, desc="windows", unit="group", initial=1) as bar:
+        bar.update(windows=5)
+        bar.update(1, windows=9)
+    err = capsys.readouterr().err
+    assert "windows: 100%" in err and "3/3" in err and "windows=9" in err
+
+
+@pytest.mark.parametrize("settings", [{"enabled": False}, {"initial": 4}])
+def test_job_progress_silent_when_disabled_or_complete(settings, capsys):
+    with JobProgress(4, desc="windows", unit="group", **settings) as bar:
+        bar.update()
+    assert capsys.readouterr() == ("", "")
+    assert bar.done == settings.get("initial", 0) + 1

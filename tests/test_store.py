@@ -208,7 +208,7 @@ def test_unreadable_file_is_skipped_and_recorded(tmp_path):
 
 def test_group_failing_when_cut_is_skipped(tmp_path, monkeypatch):
     source = _day_archive(tmp_path / "sds", days=2, components="Z")
-    cut = store_module._cut_traces
+    cut = store_module.cut_traces
 
     def failing(obspy, groups, settings):
         (traces,) = next(iter(groups.values()))
@@ -216,7 +216,7 @@ def test_group_failing_when_cut_is_skipped(tmp_path, monkeypatch):
             raise ValueError("Cannot merge the traces")
         return cut(obspy, groups, settings)
 
-    monkeypatch.setattr(store_module, "_cut_traces", failing)
+    monkeypatch.setattr(store_module, "cut_traces", failing)
     with pytest.warns(
         UserWarning, match=r"D.2020.002: its group of 1 file\(s\) failed"
     ):
@@ -297,3 +297,12 @@ def test_no_warning_in_a_clean_run(tmp_path):
 def test_zarr_and_dask_are_imported_only_when_called():
     # module-level names of tscc.io.store: no zarr or dask among them
     assert not {"zarr", "dask", "da"} & set(vars(store_module))
+
+
+def test_windowing_keywords_are_checked_by_name(tmp_path):
+    source = _day_archive(tmp_path / "sds", days=1, components="Z")
+    with pytest.raises(TypeError, match="missing required keyword argument: 'window'"):
+        write_windows(source, tmp_path / "w.zarr")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'windw'"):
+        write_windows(source, tmp_path / "w.zarr", windw=4.0)
+    assert not (tmp_path / "w.zarr").exists()

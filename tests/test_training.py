@@ -1,29 +1,29 @@
 """The training module on its own: loops, epochs, encoding, seeding, helpers."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from _shared import TINY_ENCODER as ENCODER
-from _shared import two_shapes
+from _shared import tiny_settings, two_shapes
 
 import tscc.training
+from tscc._seeding import seed_sequence, seeded_torch
 from tscc.clustering import squared_distances
-from tscc.encoder import TSEncoder, rebuild_encoder
+from tscc.encoder import TSEncoder, max_pool_observed, rebuild_encoder, receptive_depth
+from tscc.encoding import encode_features
+from tscc.losses import CLUSTER_LOSSES
 from tscc.progress import TrainingProgress
+from tscc.series import TensorSeries
 from tscc.training import (
     ClusterState,
-    EpochConfig,
-    FinetuneSettings,
     StepLoss,
-    encode_features,
+    Streams,
     finetune_encoder,
-    max_pool_observed,
     pad_to_length,
     pretrain_encoder,
-    receptive_depth,
     run_epochs,
-    seed_sequence,
-    seeded_torch,
     train_epoch,
 )
 
@@ -38,37 +38,16 @@ def training_series(n_per_class=6, n_timestamps=16):
 
 def pretrain(X=None, **overrides):
     X = training_series().numpy() if X is None else X
-    kwargs = {
-        "epochs": 2,
-        "batch_size": 8,
-        "lr": 1e-3,
-        "temporal_unit": 0,
-        "max_train_length": None,
-        "device": "cpu",
-        "torch_seed": 0,
-        "crop_seed": 0,
-        **overrides,
-    }
-    return pretrain_encoder(X, ENCODER, **kwargs)
-
-
-def epoch_config(batch_size=8):
-    return EpochConfig(batch_size, 0, None, CPU)
+    return pretrain_encoder(X, tiny_settings(**overrides))
 
 
 def finetune_settings(**overrides):
-    kwargs = {
-        "epochs": 4,
-        "lr": 1e-3,
-        "m": 1.5,
-        "cluster_loss": "fcm",
-        "cluster_weight": 1.0,
-        "cluster_fraction": 1.0,
-        "center_update_interval": 2,
-        "tol": 0.0,
-        **overrides,
-    }
-    return FinetuneSettings(**kwargs)
+    return tiny_settings(seed=1, **overrides)
+
+
+def new_streams(seed=0):
+    rng = np.random.default_rng(seed)
+    return Streams(rng, rng, torch.Generator().manual_seed(seed))
 
 
 @pytest.fixture(scope="module")
@@ -85,20 +64,13 @@ def fresh_encoder(weights):
     return rebuild_encoder(ENCODER, weights, CPU).train()
 
 
-def finetune(weights, series, settings, batch_size=8):
+def finetune(weights, series, settings):
     """Fine-tune a copy of the pretrained encoder from two initial centres."""
     encoder = fresh_encoder(weights)
-    features = encode_features(encoder, series, batch_size, CPU)
+    features = encode_features(encoder, series, settings.batch_size, CPU)
     centers = features[[0, -1]].clone()  # one sine, one square wave
     clusters, history, completed = finetune_encoder(
-        encoder,
-        series,
-        features,
-        centers,
-        settings,
-        epoch_config(batch_size),
-        torch_seed=1,
-        crop_seed=2,
+        encoder, series, features, centers, settings
     )
     return encoder, centers, clusters, history, completed
 
@@ -107,17 +79,16 @@ def states_equal(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def run_train_epochs(n_epochs, batch_size, **kwargs):
+def run_train_epochs(n_epochs, batch_size, centers=None, **overrides):
     """Train a new encoder on 24 series for ``n_epochs`` :func:`train_epoch` calls."""
-    series = training_series(n_per_class=12)
+    series = TensorSeries(training_series(n_per_class=12))
     encoder = fresh_encoder(None)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=1e-3)
-    rng = np.random.default_rng(0)
-    generator = torch.Generator().manual_seed(0)
-    config = epoch_config(batch_size)
+    settings = tiny_settings(batch_size=batch_size, **overrides)
+    streams = new_streams()
     return [
         train_epoch(
-            StepLoss(encoder), optimizer, series, config, rng, generator, **kwargs
+            StepLoss(encoder, settings), optimizer, series, settings, streams, centers
         )
         for _ in range(n_epochs)
     ]
@@ -127,8 +98,8 @@ def run_train_epochs(n_epochs, batch_size, **kwargs):
 
 
 def test_pretrain_encoder_is_deterministic_and_returns_cpu_weights():
-    weights, history, completed = pretrain(epochs=3)
-    again, history_again, _ = pretrain(epochs=3)
+    weights, history, completed = pretrain(pretrain_epochs=3)
+    again, history_again, _ = pretrain(pretrain_epochs=3)
     assert completed
     assert states_equal(weights, again)
     assert weights.keys() == TSEncoder(**ENCODER).state_dict().keys()
@@ -142,23 +113,27 @@ def test_pretrain_encoder_is_deterministic_and_returns_cpu_weights():
     ]
 
 
-@pytest.mark.parametrize("seed", ["torch_seed", "crop_seed"])
-def test_pretrain_encoder_depends_on_each_seed(seed):
+def test_pretrain_encoder_depends_on_the_seed():
     weights, _, _ = pretrain()
-    other, _, _ = pretrain(**{seed: 1})
+    other, _, _ = pretrain(seed=1)
     assert not states_equal(weights, other)
+
+
+def test_every_phase_has_streams_of_its_own():
+    seeds = tiny_settings().seeds
+    assert len(set(vars(seeds).values())) == len(vars(seeds))
 
 
 def test_pretrain_encoder_leaves_the_global_rng_alone():
     torch.manual_seed(7)
     before = torch.random.get_rng_state()
-    pretrain(epochs=1)
+    pretrain(pretrain_epochs=1)
     assert torch.equal(torch.random.get_rng_state(), before)
 
 
 def test_pretrain_encoder_pads_series_shorter_than_the_crop_overlap():
     X = training_series(n_timestamps=3).numpy()
-    weights, history, completed = pretrain(X, epochs=1, temporal_unit=2)  # overlap 8
+    weights, history, completed = pretrain(X, pretrain_epochs=1, temporal_unit=2)
     assert completed and np.isfinite(history[0]["contrastive"])
 
 
@@ -191,7 +166,7 @@ def test_one_optimizer_step_per_batch_including_partial_batch(monkeypatch):
     monkeypatch.setattr(torch.optim.AdamW, "step", counting_step)
     run_train_epochs(3, batch_size=10)  # 24 series
     assert [shape[0] for shape, _ in batches] == [10, 10, 4] * 3
-    assert len(steps) == 9 == 3 * epoch_config(10).steps(24)
+    assert len(steps) == 9 == 3 * 3  # three epochs of ceil(24 / 10) steps
 
 
 def test_epoch_loss_is_the_mean_per_series_over_unequal_batches(monkeypatch):
@@ -211,19 +186,8 @@ def test_batch_size_larger_than_data_is_one_step(monkeypatch):
 
 def test_max_train_length_cuts_each_batch_to_a_window(monkeypatch):
     batches = contrastive_batches(monkeypatch)
-    encoder = fresh_encoder(None)
-    config = EpochConfig(10, 0, 8, CPU)
-    optimizer = torch.optim.AdamW(encoder.parameters())
-    rng, generator = np.random.default_rng(0), torch.Generator().manual_seed(0)
-    model = StepLoss(encoder)
-    train_epoch(model, optimizer, training_series(12), config, rng, generator)
+    run_train_epochs(1, batch_size=10, max_train_length=8)
     assert [shape[:2] for shape, _ in batches] == [(10, 8), (10, 8), (4, 8)]
-
-
-CLUSTER_TERMS = {
-    "fcm": "fuzzy_clustering_loss",
-    "fcm_ratio": "fuzzy_scatter_ratio_loss",
-}
 
 
 @pytest.mark.parametrize(
@@ -241,20 +205,18 @@ def test_cluster_fraction_sets_the_clustering_batch(
     monkeypatch, cluster_loss, batch_size, fraction, expected
 ):
     sizes = []
-    original = getattr(tscc.training, CLUSTER_TERMS[cluster_loss])
+    term = CLUSTER_LOSSES[cluster_loss]
 
-    def spy(first, *args):  # features or squared distances: a row per series
-        sizes.append(first.shape[0])
-        return original(first, *args)
+    def spy(features, *args):
+        sizes.append(features.shape[0])
+        return term.function(features, *args)
 
-    monkeypatch.setattr(tscc.training, CLUSTER_TERMS[cluster_loss], spy)
+    monkeypatch.setitem(CLUSTER_LOSSES, cluster_loss, replace(term, function=spy))
     generator = torch.Generator().manual_seed(0)
     (losses,) = run_train_epochs(
         1,
         batch_size=batch_size,
         centers=torch.randn(2, ENCODER["repr_dims"], generator=generator),
-        m=1.5,
-        cluster_weight=1.0,
         cluster_fraction=fraction,
         cluster_loss=cluster_loss,
     )
@@ -330,7 +292,7 @@ def test_ctrl_c_in_the_first_epoch_restores_the_initial_weights():
 
 def test_ctrl_c_restores_weights_of_last_epoch(monkeypatch):
     """Interrupting epoch 2 gives the weights a 1-epoch pretraining has."""
-    one_epoch, _, _ = pretrain(epochs=1)
+    one_epoch, _, _ = pretrain(pretrain_epochs=1)
     real_epoch = tscc.training.train_epoch
 
     def fail_after_a_step(encoder, optimizer, *args, **kwargs):
@@ -344,7 +306,7 @@ def test_ctrl_c_restores_weights_of_last_epoch(monkeypatch):
     fail_after_a_step.calls = 0
     monkeypatch.setattr(tscc.training, "train_epoch", fail_after_a_step)
     with pytest.warns(UserWarning, match="keeps the weights of epoch 1"):
-        interrupted, history, completed = pretrain(epochs=3)
+        interrupted, history, completed = pretrain(pretrain_epochs=3)
     assert not completed and len(history) == 1
     assert states_equal(interrupted, one_epoch)
 
@@ -375,7 +337,7 @@ def test_non_finite_loss_names_phase_and_epoch(monkeypatch):
 
     monkeypatch.setattr(tscc.training, "train_epoch", nan_in_second_epoch)
     with pytest.raises(FloatingPointError, match="pretraining loss .* epoch 2.*Scale"):
-        pretrain(epochs=3)
+        pretrain(pretrain_epochs=3)
 
 
 # -------------------------------------------------------------- fine-tuning
@@ -412,7 +374,9 @@ def test_centres_are_updated_every_interval_and_once_at_the_end(
     pretrained, monkeypatch, epochs, interval, expected
 ):
     updates = count_updates(monkeypatch)
-    settings = finetune_settings(epochs=epochs, center_update_interval=interval)
+    settings = finetune_settings(
+        finetune_epochs=epochs, center_update_interval=interval
+    )
     _, _, _, history, completed = finetune(pretrained, training_series(), settings)
     assert updates == expected
     assert completed and len(history) == epochs
@@ -420,13 +384,13 @@ def test_centres_are_updated_every_interval_and_once_at_the_end(
 
 def test_tol_stops_finetuning_early(pretrained, monkeypatch):
     series = training_series()
-    settings = finetune_settings(epochs=6, center_update_interval=2)
+    settings = finetune_settings(finetune_epochs=6, center_update_interval=2)
     _, _, clusters, history, completed = finetune(pretrained, series, settings)
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5, 6]
     assert not clusters.converged
     # tol=1: "fewer than 100% of the labels changed" holds at the first update
     updates = count_updates(monkeypatch)
-    early = finetune(pretrained, series, finetune_settings(epochs=6, tol=1.0))
+    early = finetune(pretrained, series, finetune_settings(finetune_epochs=6, tol=1.0))
     _, _, clusters, history, completed = early
     assert [(h["phase"], h["epoch"]) for h in history] == [
         ("finetune", 1),
@@ -438,7 +402,7 @@ def test_tol_stops_finetuning_early(pretrained, monkeypatch):
 
 def test_finetune_returns_the_clustering_of_the_finetuned_encoder(pretrained):
     series = training_series()
-    settings = finetune_settings(epochs=3)
+    settings = finetune_settings(finetune_epochs=3)
     encoder, initial, clusters, history, _ = finetune(pretrained, series, settings)
     assert isinstance(clusters, ClusterState)
     assert torch.equal(clusters.features, encode_features(encoder, series, 8, CPU))
@@ -452,7 +416,7 @@ def test_finetune_returns_the_clustering_of_the_finetuned_encoder(pretrained):
 
 def test_finetune_is_deterministic_and_trains_the_encoder(pretrained):
     series = training_series()
-    settings = finetune_settings(epochs=2)
+    settings = finetune_settings(finetune_epochs=2)
     first = finetune(pretrained, series, settings)
     second = finetune(pretrained, series, settings)
     assert states_equal(first[0].state_dict(), second[0].state_dict())
@@ -475,7 +439,9 @@ def test_interrupted_finetuning_keeps_the_last_epoch_and_updates_once(
     interrupt_third.calls = 0
     monkeypatch.setattr(tscc.training, "train_epoch", interrupt_third)
     with pytest.warns(UserWarning, match="interrupted during fine-tuning epoch 3"):
-        result = finetune(pretrained, training_series(), finetune_settings(epochs=4))
+        result = finetune(
+            pretrained, training_series(), finetune_settings(finetune_epochs=4)
+        )
     _, _, clusters, history, completed = result
     assert not completed and [h["epoch"] for h in history] == [1, 2]
     assert updates == [2, 2]  # epoch 2's update and the final one

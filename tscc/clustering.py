@@ -4,9 +4,13 @@ These helpers work on feature matrices ``R`` of shape ``(n_series, repr_dims)``
 and centres ``U`` of shape ``(n_clusters, repr_dims)``, all clusters at once.
 """
 
+import math
+
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+
+from .distributed import Ranks
 
 __all__ = [
     "squared_distances",
@@ -134,7 +138,7 @@ def center_sums(features, memberships, m):
     return weights.T @ features, weights.sum(dim=0)
 
 
-def reseed_empty_clusters(features, centers):
+def reseed_empty_clusters(features, centers, ranks=None):
     """Move centres that are nearest to no series onto the worst-fitted series.
 
     Like scikit-learn's K-means relocation of empty clusters: the empty
@@ -144,7 +148,15 @@ def reseed_empty_clusters(features, centers):
     Parameters
     ----------
     features : torch.Tensor of shape (n_series, n_dims)
+        The features of all series, or in a distributed fit of this rank's
+        block of them.
     centers : torch.Tensor of shape (n_clusters, n_dims)
+        The same on every rank.
+    ranks : Ranks, default=None
+        The processes holding the series (:mod:`tscc.distributed`): cluster
+        sizes are summed over them and each offers its worst-fitted series,
+        so every rank re-seeds as one process would from all features.
+        ``None`` is this process alone.
 
     Returns
     -------
@@ -162,27 +174,44 @@ def reseed_empty_clusters(features, centers):
     >>> centers.flatten().tolist(), moved.tolist()
     ([0.5, 10.0], [1])
     """
+    ranks = Ranks() if ranks is None else ranks
     sq_distances = squared_distances(features, centers)
-    counts = torch.bincount(sq_distances.argmin(dim=1), minlength=centers.shape[0])
-    empty = torch.nonzero(counts == 0).flatten()
+    counts = torch.bincount(sq_distances.argmin(dim=1), minlength=len(centers))
+    empty = torch.nonzero(ranks.sum(counts) == 0).flatten()
     if empty.numel() == 0:
         return centers, empty
-    n_moved = min(empty.numel(), features.shape[0])
-    farthest = sq_distances.min(dim=1).values.topk(n_moved).indices
+    n_series = ranks.sum(torch.tensor([len(features)], device=features.device))
+    n_moved = min(empty.numel(), int(n_series.item()))
+    # each rank offers its n_moved worst-fitted series; the worst of all win
+    fit = sq_distances.min(dim=1).values
+    n_offered = min(n_moved, len(fit))
+    worst = fit.topk(n_offered).indices
+    offers = features.new_full((n_moved, features.shape[1] + 1), -math.inf)
+    offers[:n_offered, 0] = fit[worst]
+    offers[:n_offered, 1:] = features[worst]
+    everyone = ranks.gather_rows(offers, n_moved * ranks.size)
+    chosen = everyone[:, 0].topk(n_moved).indices
     centers = centers.clone()
-    centers[empty[:n_moved]] = features[farthest].to(centers.dtype)
+    centers[empty[:n_moved]] = everyone[chosen, 1:].to(centers.dtype)
     return centers, empty[:n_moved]
 
 
-def fuzzy_center_step(features, centers, m):
+def fuzzy_center_step(features, centers, m, ranks=None):
     """One fuzzy c-means centre update over all series, empty clusters re-seeded.
 
     Parameters
     ----------
     features : torch.Tensor of shape (n_series, n_dims)
+        The features of all series, or in a distributed fit of this rank's
+        block of them.
     centers : torch.Tensor of shape (n_clusters, n_dims)
+        The same on every rank.
     m : float
         Fuzzifier, > 1.
+    ranks : Ranks, default=None
+        The processes holding the series: the weighted sums of the update are
+        summed over them (one all-reduce), so every rank computes the centres
+        one process would from all features. ``None`` is this process alone.
 
     Returns
     -------
@@ -191,8 +220,13 @@ def fuzzy_center_step(features, centers, m):
     reseeded : torch.Tensor of int64
         Indices of clusters that were left empty and re-seeded.
     """
+    ranks = Ranks() if ranks is None else ranks
     memberships = fuzzy_memberships(squared_distances(features, centers), m)
-    return reseed_empty_clusters(features, update_centers(features, memberships, m))
+    sums, totals = center_sums(features, memberships, m)
+    packed = ranks.sum(torch.cat([sums, totals.unsqueeze(1)], dim=1))
+    sums, totals = packed[:, :-1], packed[:, -1]
+    centers = sums / totals.clamp_min(torch.finfo(totals.dtype).tiny).unsqueeze(1)
+    return reseed_empty_clusters(features, centers, ranks)
 
 
 def kmeans_centers(features, n_clusters, n_init, seed):

@@ -6,7 +6,9 @@ series of shape ``(n_samples, n_timestamps)`` or ``(n_samples, n_timestamps,
 n_channels)``, e.g. one opened with :func:`dask.array.from_zarr` on an archive
 larger than memory. They return Dask arrays chunked like the input along the
 series axis; nothing is computed until the result is. :func:`predict_all`
-gives labels, memberships and features from one encoding of each block.
+gives labels, memberships and features from one encoding of each block, and
+:func:`write_predictions` writes them into a Zarr store block by block, with
+the provenance of each series.
 
 This module needs Dask (and, for a cluster, distributed): install them with
 ``pip install "tscc[dask]"``. It is not imported by ``import tscc``; import it
@@ -50,6 +52,7 @@ Chunks of a multiple of ``batch_size`` rows, a thousand or more, waste
 nothing.
 """
 
+import os
 import threading
 from contextlib import contextmanager
 
@@ -66,6 +69,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         'tscc.dask needs Dask: install it with pip install "tscc[dask]".'
     ) from exc
 
+from ._version import __version__
+from .encoding import feature_memberships
 from .estimator import TSCCClusterer
 
 __all__ = [
@@ -74,6 +79,7 @@ __all__ = [
     "predict_all",
     "predict_proba",
     "transform",
+    "write_predictions",
 ]
 
 
@@ -273,6 +279,96 @@ def predict_all(estimator, X, *, torch_threads=None):
     return _labels(memberships), memberships, features
 
 
+def write_predictions(
+    estimator,
+    X,
+    store,
+    *,
+    metadata=None,
+    attrs=None,
+    torch_threads=None,
+    compute=True,
+):
+    """Write labels, memberships and features of a Dask array into a Zarr store.
+
+    The arrays of :func:`predict_all` are written block by block, by whatever
+    runs the computation (the local scheduler, or the workers of a
+    distributed client, which must then reach ``store`` at the same path),
+    so the store may be larger than any memory.
+
+    Parameters
+    ----------
+    estimator, X, torch_threads
+        As in :func:`predict_all`.
+    store : str or path-like
+        Folder of the Zarr group to write; replaced if it exists.
+    metadata : dict of str to array-like, default=None
+        Per-series provenance (e.g. ``SeismicWindows.metadata()``): each
+        written as a string array of that name, ``n_samples`` long.
+    attrs : dict, default=None
+        Attributes of the group, besides ``tscc_version`` (always written).
+    compute : bool, default=True
+        Write now; ``False`` returns the writing as Dask objects to compute
+        (with :func:`dask.compute` or ``Client.compute``, e.g. with a
+        progress bar) instead.
+
+    Returns
+    -------
+    written : str or dask collection
+        The store's path, written; with ``compute=False``, what
+        :func:`dask.array.store` returns, whose computation writes it.
+
+    Notes
+    -----
+    The group holds ``labels`` (int64, ``(n_samples,)``), ``memberships``
+    (float64, ``(n_samples, n_clusters)``) and ``features`` (float32 for
+    float32 series, ``(n_samples, repr_dims)``), chunked like ``X`` along the
+    series axis, and the ``metadata`` arrays.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import dask.array as da, numpy as np, zarr
+    >>> from tscc import TSCCClusterer
+    >>> from tscc.dask import write_predictions
+    >>> series = np.random.default_rng(1).normal(size=(30, 16))
+    >>> fitted = TSCCClusterer(depth=1, hidden_dims=8, pretrain_epochs=1,
+    ...                        finetune_epochs=0, device="cpu").fit(series)
+    >>> out = os.path.join(tempfile.mkdtemp(), "predictions.zarr")
+    >>> out = write_predictions(fitted, da.from_array(series, chunks=10), out)
+    >>> zarr.open_group(out)["memberships"].shape
+    (30, 2)
+    """
+    import zarr  # installed with Dask by the dask extra
+
+    results = predict_all(estimator, X, torch_threads=torch_threads)
+    path = os.fspath(store)
+    group = zarr.open_group(path, mode="w")
+    targets = [
+        group.create_array(
+            name, shape=array.shape, chunks=array.chunksize, dtype=array.dtype
+        )
+        for name, array in zip(
+            ("labels", "memberships", "features"), results, strict=True
+        )
+    ]
+    for name, values in (metadata or {}).items():
+        values = np.asarray(values, dtype=str)
+        column = group.create_array(
+            name,
+            shape=values.shape,
+            chunks=(max(1, min(len(values), 2**16)),),
+            dtype=str,
+        )
+        column[:] = values
+    group.attrs.update({"tscc_version": __version__, **(attrs or {})})
+    stored = da.store(list(results), targets, lock=False, compute=False)
+    if not compute:
+        return stored
+    dask.compute(stored)
+    return path
+
+
 # ------------------------------------------------------------------ the graph
 
 
@@ -346,9 +442,13 @@ def _encode_block(block, estimator, threads, dtype):
 
 
 def _membership_block(features, estimator):
-    # Features come from float32 tensors, so the cast back to float64 is exact
-    # and the memberships are those predict_proba computes.
-    return estimator._memberships(features.astype(np.float64, copy=False))
+    """Memberships of one block of features, as ``estimator.predict_proba``.
+
+    Features come from float32 tensors, so the cast to float64 is exact; the
+    distances and memberships are computed in float64, as the estimator does
+    (:func:`~tscc.encoding.feature_memberships`).
+    """
+    return feature_memberships(features, estimator.cluster_centers_, estimator.m)
 
 
 def _label_block(memberships):

@@ -16,8 +16,8 @@ What is shared and what is not:
   (:meth:`Ranks.wrap`);
 - features are computed for a contiguous block of series per rank
   (:meth:`Ranks.shard`); the fuzzy centre step sums over all of them
-  (:meth:`Ranks.fuzzy_center_step`), and K-means runs on rank 0 over all
-  features and is broadcast;
+  (:func:`tscc.clustering.fuzzy_center_step` with the ranks), and K-means
+  runs on rank 0 over all features and is broadcast;
 - a non-finite loss or a Ctrl-C on any rank stops every rank at the same step
   (:meth:`Ranks.check_step`).
 """
@@ -32,13 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.distributed as dist
-
-from .clustering import (
-    center_sums,
-    fuzzy_center_step,
-    fuzzy_memberships,
-    squared_distances,
-)
 
 __all__ = [
     "Ranks",
@@ -339,62 +332,6 @@ class Ranks:
                 (n_clusters, features.shape[1]), dtype=torch.float32, device=device
             )
         return self.broadcast(centers)
-
-    def fuzzy_center_step(self, features, centers, m):
-        """:func:`~tscc.clustering.fuzzy_center_step` over all ranks' features.
-
-        Each rank holds the features of its own rows; the weighted sums of
-        the centre update, the cluster sizes and the candidates for re-seeding
-        empty clusters are summed or gathered over ranks, so that every rank
-        computes the same centres as one process would from all features.
-
-        Parameters
-        ----------
-        features : torch.Tensor of shape (rows, n_dims)
-            This rank's rows.
-        centers : torch.Tensor of shape (n_clusters, n_dims)
-            The same on every rank.
-        m : float
-            Fuzzifier, > 1.
-
-        Returns
-        -------
-        centers : torch.Tensor of shape (n_clusters, n_dims)
-        reseeded : torch.Tensor of int64
-            Clusters left empty and re-seeded.
-        """
-        if not self.distributed:
-            return fuzzy_center_step(features, centers, m)
-        memberships = fuzzy_memberships(squared_distances(features, centers), m)
-        sums, totals = center_sums(features, memberships, m)
-        packed = self.sum(torch.cat([sums, totals.unsqueeze(1)], dim=1))
-        sums, totals = packed[:, :-1], packed[:, -1]
-        centers = sums / totals.clamp_min(torch.finfo(totals.dtype).tiny).unsqueeze(1)
-        return self._reseed_empty_clusters(features, centers)
-
-    def _reseed_empty_clusters(self, features, centers):
-        """:func:`~tscc.clustering.reseed_empty_clusters` over all ranks' rows."""
-        sq_distances = squared_distances(features, centers)
-        counts = torch.bincount(sq_distances.argmin(dim=1), minlength=len(centers))
-        empty = torch.nonzero(self.sum(counts) == 0).flatten()
-        if empty.numel() == 0:
-            return centers, empty
-        n_series = self.sum(torch.tensor([len(features)], device=features.device))
-        n_moved = min(empty.numel(), int(n_series.item()))
-        # each rank offers its n_moved worst-fitted series; the worst of all win
-        fit = sq_distances.min(dim=1).values
-        n_offered = min(n_moved, len(fit))
-        worst = fit.topk(n_offered).indices
-        offers = torch.full(
-            (n_moved, features.shape[1] + 1), -math.inf, device=features.device
-        )
-        offers[:n_offered, 0] = fit[worst]
-        offers[:n_offered, 1:] = features[worst]
-        everyone = self.gather_rows(offers, n_moved * self.size)
-        chosen = everyone[:, 0].topk(n_moved).indices
-        centers = centers.clone()
-        centers[empty[:n_moved]] = everyone[chosen, 1:].to(centers.dtype)
-        return centers, empty[:n_moved]
 
 
 def _nonfinite(loss):

@@ -16,6 +16,7 @@ __all__ = [
     "TSEncoder",
     "max_pool_observed",
     "rebuild_encoder",
+    "receptive_depth",
     "timestamp_mask",
 ]
 
@@ -299,10 +300,9 @@ def rebuild_encoder(encoder_kwargs, state_dict, device):
     Parameters
     ----------
     encoder_kwargs : dict
-        Arguments of :class:`TSEncoder`, as a fitted estimator records them.
-        Without ``"output_block"`` (models fitted before the encoder followed
-        the paper) the encoder is rebuilt with ``output_block=False``: the
-        blocks it was fitted with.
+        Arguments of :class:`TSEncoder`, as a fitted estimator records them
+        (``encoder_kwargs_``; models saved by older versions are brought up
+        to date when they are loaded, :func:`tscc.persistence.upgrade_state`).
     state_dict : dict of str to torch.Tensor
         The fitted weights, on any device.
     device : torch.device or str
@@ -325,10 +325,39 @@ def rebuild_encoder(encoder_kwargs, state_dict, device):
     >>> torch.equal(copy(x), fitted.eval()(x))
     True
     """
-    kwargs = {"output_block": False, **encoder_kwargs}
     # The initial weights are overwritten: their draws must not move the
     # caller's global RNG.
     with torch.random.fork_rng(devices=[]):
-        encoder = TSEncoder(**kwargs)
+        encoder = TSEncoder(**encoder_kwargs)
     encoder.load_state_dict(state_dict)
     return encoder.to(device).eval()
+
+
+def receptive_depth(n_timestamps):
+    """Fewest hidden blocks whose encoder's receptive field covers a series.
+
+    Block ``i`` holds two kernel-3 convolutions of dilation ``2**i``, and the
+    encoder has ``depth + 1`` blocks (the hidden ones and the output block), so
+    it sees ``1 + 4 * (2**(depth + 1) - 1)`` timestamps; more blocks add no
+    context, only layers applied to each timestamp on its own.
+
+    Parameters
+    ----------
+    n_timestamps : int
+        Length of the series.
+
+    Returns
+    -------
+    depth : int
+        At least 0 (the output block alone).
+
+    Examples
+    --------
+    >>> from tscc.encoder import receptive_depth
+    >>> receptive_depth(500), receptive_depth(150), receptive_depth(1)
+    (6, 5, 0)
+    """
+    depth = 0
+    while 1 + 4 * (2 ** (depth + 1) - 1) < n_timestamps:
+        depth += 1
+    return depth

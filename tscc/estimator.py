@@ -1,6 +1,7 @@
 """The TSCC clustering estimator."""
 
 import hashlib
+import textwrap
 import warnings
 from numbers import Integral, Real
 
@@ -27,36 +28,34 @@ from ._validation import (
 from .augmentation import AUGMENTATIONS
 from .clustering import fuzzy_memberships, squared_distances
 from .distributed import current_ranks, rank_device
-from .encoder import rebuild_encoder
-from .heap import release_free_memory
-from .persistence import load_model, save_model
-from .progress import TrainingProgress
-from .training import (
-    EpochConfig,
-    FinetuneSettings,
+from .encoder import rebuild_encoder, receptive_depth
+from .encoding import (
     encode_features,
     encoded_blocks,
-    finetune_encoder,
-    initial_clusters,
-    pretrain_encoder,
-    receptive_depth,
-    seed_sequence,
+    feature_labels,
+    feature_memberships,
 )
+from .heap import release_free_memory
+from .losses import CLUSTER_LOSSES
+from .persistence import load_model, save_model, upgrade_state
+from .progress import TrainingProgress
+from .series import TensorSeries
+from .settings import TrainingSettings
+from .training import finetune_encoder, initial_clusters, pretrain_encoder
 
 __all__ = ["TSCCClusterer"]
 
 
-def _pretrain_series(data_key, encoder_kwargs, *, series, progress=None, **settings):
-    """:func:`~tscc.training.pretrain_encoder`, cached by ``data_key``.
+def _pretrain_series(data_key, settings_key, *, series, settings, progress=None):
+    """:func:`~tscc.training.pretrain_encoder`, cached by its two keys.
 
-    ``memory.cache`` ignores ``series`` and ``progress``: ``data_key`` (a
-    digest of the validated training series) stands for the series.
+    ``memory.cache`` ignores ``series``, ``settings`` and ``progress``:
+    ``data_key`` (a digest of the validated training series and the sample)
+    stands for the series and ``settings_key``
+    (:meth:`~tscc.settings.TrainingSettings.pretraining_key`) for the
+    settings pretraining depends on.
     """
-    return pretrain_encoder(series, encoder_kwargs, progress=progress, **settings)
-
-
-# Rows of features turned into memberships at once.
-_MEMBERSHIP_ROWS = 65536
+    return pretrain_encoder(series, settings, progress=progress)
 
 
 def _digest_rows(rows):
@@ -105,17 +104,14 @@ class TSCCClusterer(
     m : float, default=1.5
         Fuzzifier of the fuzzy memberships, > 1; closer to 1 is harder.
     cluster_weight : float or "auto", default="auto"
-        Weight of the clustering loss during fine-tuning. ``"auto"`` is 1.0
-        with ``cluster_loss="fcm_ratio"`` and the paper's 0.1 with
-        ``"fcm"``.
-    cluster_loss : {"fcm_ratio", "fcm"}, default="fcm_ratio"
-        Clustering term of fine-tuning. ``"fcm"`` is the paper's fuzzy c-means
-        objective, ``sum_j p_ij**m * ||r_i - u_j||**2`` averaged over series.
-        ``"fcm_ratio"`` divides it by the total scatter of the same features,
-        ``mean_i ||r_i - mean(r)||**2``: the encoder can then no longer lower
-        the term by shrinking every feature towards the centres, only by
-        tightening the clusters relative to the spread of the data. The
-        benchmarks page of the documentation compares the two.
+        Weight of the clustering loss during fine-tuning. ``"auto"`` takes
+        the default weight of ``cluster_loss``: {cluster_weights}.
+    cluster_loss : {cluster_loss_names}, default="fcm_ratio"
+        Clustering term of fine-tuning (the table
+        :data:`tscc.losses.CLUSTER_LOSSES` lists them):
+
+        {cluster_loss_items}
+        The benchmarks page of the documentation compares them.
     cluster_fraction : float in (0, 1], default=0.5
         Share of each fine-tuning batch whose whole series are encoded again
         (mask off) for the clustering loss. The loss is a mean over them, so the
@@ -198,6 +194,9 @@ class TSCCClusterer(
         Centres in the learned feature space.
     encoder_ : torch.nn.Module
         The fitted encoder, on ``device_``, in evaluation mode.
+    encoder_kwargs_ : dict
+        Arguments of :class:`~tscc.encoder.TSEncoder` the encoder was built
+        with (what :func:`~tscc.encoder.rebuild_encoder` needs).
     depth_ : int
         Number of hidden encoder blocks used (``depth``, or its resolution of
         "auto"); the encoder has one block more.
@@ -299,7 +298,7 @@ class TSCCClusterer(
             Interval(Real, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "cluster_loss": [StrOptions({"fcm_ratio", "fcm"})],
+        "cluster_loss": [StrOptions(set(CLUSTER_LOSSES))],
         "cluster_fraction": [Interval(Real, 0, 1, closed="right")],
         "feature_norm": [StrOptions({"l2"}), None],
         "augment": [StrOptions(set(AUGMENTATIONS)), None],
@@ -430,78 +429,21 @@ class TSCCClusterer(
         device = rank_device(resolve_device(self.device), ranks)
         self._check_distributed(ranks, memory, device)
         X, digest = self._check_training_series(X, memory)
-        n_timestamps = X.shape[1]
-        self.precision_ = resolve_precision(self.precision, device)
-        self.depth_ = (
-            receptive_depth(n_timestamps) if self.depth == "auto" else self.depth
-        )
-        self._encoder_kwargs = {
-            "input_dims": X.shape[2],
-            "repr_dims": self.repr_dims,
-            "hidden_dims": self.hidden_dims,
-            "depth": self.depth_,
-            "precision": self.precision_,
-            "output_block": True,
-            "feature_norm": self.feature_norm,
-        }
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        # Each phase has its own streams, so that a cached pretraining and a
-        # fresh one lead to the same fine-tuning; the sample's stream comes
-        # last, so that fits on all series draw what they drew before.
-        pre_torch, pre_crop, kmeans_seed, fine_torch, fine_crop, sample_seed = (
-            seed_sequence(seed, 6)
-        )
+        settings = self._training_settings(X, device)
         # the ranks of a distributed fit report through rank 0 alone
         progress = TrainingProgress(self.verbose if ranks.rank == 0 else 0)
-        train_rows = self._sample_rows(len(X), sample_seed)
-        series = self._training_series(X, train_rows)
-        if train_rows is not None:
-            progress.message(f"training on {len(series)} of {len(X)} series")
-        if len(series) < ranks.size:
-            raise ValueError(
-                f"{len(series)} training series cannot be shared out over "
-                f"{ranks.size} processes; use fewer processes or more series."
-            )
-        if ranks.distributed:
-            progress.message(
-                f"training data-parallel over {ranks.size} processes, "
-                f"{self.batch_size} series per process and step"
-            )
-
+        train_rows = self._sample_rows(len(X), settings.seeds.sample)
+        series = self._training_series(X, train_rows, progress, ranks)
         weights, self.history_, completed = self._pretrain(
-            series, memory, digest, train_rows, device, pre_torch, pre_crop, progress
+            series, settings, memory, (digest, train_rows), progress
         )
-        encoder = rebuild_encoder(self._encoder_kwargs, weights, device)
+        encoder = rebuild_encoder(settings.encoder_kwargs, weights, device)
         progress.message(f"K-means initialisation of {self.n_clusters} centres")
-        features, centers = initial_clusters(
-            encoder,
-            series,
-            self.n_clusters,
-            self.n_init,
-            kmeans_seed,
-            self.batch_size,
-            device,
-        )
+        features, centers = initial_clusters(encoder, series, settings)
         self.n_iter_ = 0
-        if completed and self.finetune_epochs > 0:
+        if completed and settings.finetune_epochs > 0:
             clusters, history, _ = finetune_encoder(
-                encoder,
-                series,
-                features,
-                centers,
-                self._finetune_settings(),
-                EpochConfig(
-                    self.batch_size,
-                    self.temporal_unit,
-                    self.max_train_length,
-                    device,
-                    self.augment,
-                ),
-                torch_seed=fine_torch,
-                crop_seed=fine_crop,
-                progress=progress,
+                encoder, series, features, centers, settings, progress
             )
             features, centers = clusters.features, clusters.centers
             self.history_ += history
@@ -520,15 +462,35 @@ class TSCCClusterer(
                 else None
             )
         if features is None:
-            self.labels_ = self._encoded_labels(X, device)
+            self.labels_ = self._encoded_labels(X)
         else:
             features = features.cpu()
-            self.labels_ = self._labels(features)
+            self.labels_ = feature_labels(features, self.cluster_centers_, self.m)
         self._warn_if_collapsed()
         # Training frees gigabytes in fragments that glibc keeps; hand them
         # back once, as fit returns (no setting changes: an action, not a mode).
         release_free_memory()
         return features, X.dtype
+
+    def _training_settings(self, X, device):
+        """The fit's :class:`~tscc.settings.TrainingSettings`; sets what it resolves."""
+        self.precision_ = resolve_precision(self.precision, device)
+        self.depth_ = (
+            receptive_depth(X.shape[1]) if self.depth == "auto" else self.depth
+        )
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        settings = TrainingSettings.from_estimator(
+            self,
+            n_channels=X.shape[2],
+            depth=self.depth_,
+            precision=self.precision_,
+            device=str(device),
+            seed=seed,
+        )
+        self.encoder_kwargs_ = settings.encoder_kwargs
+        return settings
 
     @staticmethod
     def _check_distributed(ranks, memory, device):
@@ -600,71 +562,54 @@ class TSCCClusterer(
         rng = np.random.default_rng(seed)
         return np.sort(rng.choice(n_samples, size=size, replace=False))
 
-    @staticmethod
-    def _training_series(X, rows):
+    def _training_series(self, X, rows, progress, ranks):
         """Training series: a float32 tensor when in memory, else read per batch."""
         if X.lazy:
-            return X if rows is None else X.subset(rows)
-        values = X.values()
+            series = X if rows is None else X.subset(rows)
+        else:
+            values = X.values()
+            if rows is not None:
+                values = values[rows]
+            series = TensorSeries(torch.tensor(values, dtype=torch.float32))
         if rows is not None:
-            values = values[rows]
-        return torch.tensor(values, dtype=torch.float32)
+            progress.message(f"training on {len(series)} of {len(X)} series")
+        if len(series) < ranks.size:
+            raise ValueError(
+                f"{len(series)} training series cannot be shared out over "
+                f"{ranks.size} processes; use fewer processes or more series."
+            )
+        if ranks.distributed:
+            progress.message(
+                f"training data-parallel over {ranks.size} processes, "
+                f"{self.batch_size} series per process and step"
+            )
+        return series
 
-    def _pretrain(
-        self, series, memory, digest, rows, device, torch_seed, crop_seed, progress
-    ):
-        """Pretrained weights, history and completion, from ``memory`` if cached."""
-        pretrain = memory.cache(_pretrain_series, ignore=["series", "progress"])
-        kwargs = {
-            "epochs": self.pretrain_epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "temporal_unit": self.temporal_unit,
-            "max_train_length": self.max_train_length,
-            "device": str(device),
-            "torch_seed": torch_seed,
-            "crop_seed": crop_seed,
-        }
-        if self.augment is not None:
-            # only when set, so that caches made before the setting existed
-            # still serve fits without it
-            kwargs["augment"] = self.augment
-        # The key is the digest taken while validating, not the series: a
-        # large array or memory map is read once per fit, not hashed again.
+    @staticmethod
+    def _pretrain(series, settings, memory, data, progress):
+        """Pretrained weights, history and completion, from ``memory`` if cached.
+
+        ``data`` is the digest taken while validating and the rows of the
+        training sample (or None): a large array or memory map is read once
+        per fit, not hashed again.
+        """
+        pretrain = memory.cache(
+            _pretrain_series, ignore=["series", "settings", "progress"]
+        )
+        digest, rows = data
         key = (digest, None if rows is None else _digest_rows(rows))
-        # Pretraining never pools series features, so fits that differ only
-        # in their scaling share one cached pretraining.
-        encoder_kwargs = {
-            name: value
-            for name, value in self._encoder_kwargs.items()
-            if name != "feature_norm"
-        }
+        settings_key = settings.pretraining_key()
         if memory.location is not None and pretrain.check_call_in_cache(
-            key, encoder_kwargs, **kwargs, series=None
+            key, settings_key, series=None, settings=None
         ):
             progress.message(f"pretrained encoder loaded from {memory.location}")
         shelved = pretrain.call_and_shelve(
-            key, encoder_kwargs, **kwargs, series=series, progress=progress
+            key, settings_key, series=series, settings=settings, progress=progress
         )
         weights, history, completed = shelved.get()
         if not completed:
             shelved.clear()  # never cache an interrupted pretraining
         return weights, list(history), completed
-
-    def _finetune_settings(self):
-        cluster_weight = self.cluster_weight
-        if cluster_weight == "auto":
-            cluster_weight = 1.0 if self.cluster_loss == "fcm_ratio" else 0.1
-        return FinetuneSettings(
-            epochs=self.finetune_epochs,
-            lr=self.finetune_lr,
-            m=self.m,
-            cluster_loss=self.cluster_loss,
-            cluster_weight=cluster_weight,
-            cluster_fraction=self.cluster_fraction,
-            center_update_interval=self.center_update_interval,
-            tol=self.tol,
-        )
 
     def _warn_if_collapsed(self):
         n_found = np.unique(self.labels_).size
@@ -712,7 +657,12 @@ class TSCCClusterer(
             Non-negative, each row sums to one.
         """
         X = self._prediction_series(X)
-        return self._encoded_memberships(X, torch.device(self.device_))
+        memberships = np.empty((len(X), len(self.cluster_centers_)))
+        for start, features in self._encoded_blocks(X):
+            memberships[start : start + len(features)] = feature_memberships(
+                features, self.cluster_centers_, self.m
+            )
+        return memberships
 
     def predict(self, X):
         """Assign each series to the cluster of highest membership.
@@ -728,8 +678,7 @@ class TSCCClusterer(
         labels : ndarray of shape (n_samples,), dtype int64
             Index of the nearest cluster centre.
         """
-        X = self._prediction_series(X)
-        return self._encoded_labels(X, torch.device(self.device_))
+        return self._encoded_labels(self._prediction_series(X))
 
     def score(self, X, y=None):
         """Negative fuzzy clustering objective of ``X`` (higher is better).
@@ -751,14 +700,13 @@ class TSCCClusterer(
         """
         X = self._prediction_series(X)
         centers = torch.as_tensor(self.cluster_centers_)
-        objective = 0.0
-        for _, features in encoded_blocks(
-            self.encoder_, X, self.batch_size, torch.device(self.device_)
-        ):
-            sq_distances = squared_distances(features.cpu().double(), centers)
-            weights = fuzzy_memberships(sq_distances, self.m) ** self.m
-            objective += float((weights * sq_distances).sum())
-        return -objective
+        objective = CLUSTER_LOSSES[self.cluster_loss].score
+        total = 0.0
+        for _, features in self._encoded_blocks(X):
+            sq_distances = squared_distances(features.double(), centers)
+            memberships = fuzzy_memberships(sq_distances, self.m)
+            total += float(objective(sq_distances, memberships, self.m))
+        return -total
 
     def _prediction_series(self, X):
         """``X`` validated against the fitted model, as a ChunkedSeries."""
@@ -773,45 +721,21 @@ class TSCCClusterer(
         features = encode_features(self.encoder_, X, self.batch_size, device)
         return features.cpu(), X.dtype
 
-    def _memberships(self, features):
-        """Memberships (float64) of features, computed in float64 block by block."""
-        features = torch.as_tensor(features)
-        centers = torch.as_tensor(self.cluster_centers_)
-        memberships = torch.empty((len(features), len(centers)), dtype=torch.float64)
-        # float64 copies of a block of features at a time, never of all of them
-        for start in range(0, len(features), _MEMBERSHIP_ROWS):
-            block = features[start : start + _MEMBERSHIP_ROWS].double()
-            memberships[start : start + len(block)] = fuzzy_memberships(
-                squared_distances(block, centers), self.m
-            )
-        return memberships.numpy()
-
-    def _encoded_memberships(self, series, device):
-        """Memberships of validated series, encoded and scored block by block."""
-        memberships = np.empty((len(series), len(self.cluster_centers_)))
+    def _encoded_blocks(self, series):
+        """Features (float32, on the CPU) of validated series, block by block."""
+        device = torch.device(self.device_)
         for start, features in encoded_blocks(
             self.encoder_, series, self.batch_size, device
         ):
-            memberships[start : start + len(features)] = self._memberships(
-                features.cpu()
-            )
-        return memberships
+            yield start, features.cpu()
 
-    def _encoded_labels(self, series, device):
+    def _encoded_labels(self, series):
         """Labels of validated series, encoded and assigned block by block."""
         labels = np.empty(len(series), dtype=np.int64)
-        for start, features in encoded_blocks(
-            self.encoder_, series, self.batch_size, device
-        ):
-            labels[start : start + len(features)] = self._labels(features.cpu())
-        return labels
-
-    def _labels(self, features):
-        """Labels (int64) of features: the cluster of highest membership."""
-        labels = np.empty(len(features), dtype=np.int64)
-        for start in range(0, len(features), _MEMBERSHIP_ROWS):
-            block = features[start : start + _MEMBERSHIP_ROWS]
-            labels[start : start + len(block)] = self._memberships(block).argmax(axis=1)
+        for start, features in self._encoded_blocks(series):
+            labels[start : start + len(features)] = feature_labels(
+                features, self.cluster_centers_, self.m
+            )
         return labels
 
     # ------------------------------------------------------------- persistence
@@ -868,16 +792,13 @@ class TSCCClusterer(
         return state
 
     def __setstate__(self, state):
+        state = upgrade_state(state)
         encoder_state = state.pop("_encoder_state", None)
-        # pickles from before cluster_loss existed were fitted with the paper's term
-        state.setdefault("cluster_loss", "fcm")
-        state.setdefault("feature_norm", None)  # ... on the features as pooled
-        state.setdefault("augment", None)  # ... and on the crops as they are
         super().__setstate__(state)
         if encoder_state is None:
             return
         device = restore_device(self.device_)
-        self.encoder_ = rebuild_encoder(self._encoder_kwargs, encoder_state, device)
+        self.encoder_ = rebuild_encoder(self.encoder_kwargs_, encoder_state, device)
         self.device_ = str(device)
 
     @property
@@ -890,3 +811,29 @@ class TSCCClusterer(
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _describe_cluster_losses(doc):
+    """The class docstring with the clustering terms of :data:`CLUSTER_LOSSES`."""
+    indent = " " * 8
+    items = []
+    for name, term in CLUSTER_LOSSES.items():
+        text = f'- ``"{name}"``: {term.description}'
+        items.append(
+            textwrap.fill(
+                text, 88, initial_indent=indent, subsequent_indent=indent + "  "
+            )
+        )
+    weights = ", ".join(
+        f'{term.default_weight} with ``"{name}"``'
+        for name, term in CLUSTER_LOSSES.items()
+    )
+    names = "{" + ", ".join(f'"{name}"' for name in CLUSTER_LOSSES) + "}"
+    return (
+        doc.replace("        {cluster_loss_items}", "\n".join(items) + "\n")
+        .replace("{cluster_weights}", weights)
+        .replace("{cluster_loss_names}", names)
+    )
+
+
+TSCCClusterer.__doc__ = _describe_cluster_losses(TSCCClusterer.__doc__)

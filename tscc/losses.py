@@ -3,17 +3,27 @@
 Every function is pure: it takes tensors and returns a scalar tensor that
 gradients flow through. Shapes are given as ``B x T x C`` (batch, timestamps,
 representation channels).
+
+The clustering terms of fine-tuning are listed in :data:`CLUSTER_LOSSES`, the
+one place a new term is added: the estimator's ``cluster_loss`` choices, its
+default weights and the documentation follow from that table.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "CLUSTER_LOSSES",
+    "ClusterLoss",
     "instance_contrastive_loss",
     "temporal_contrastive_loss",
     "hierarchical_contrastive_loss",
     "fuzzy_clustering_loss",
     "fuzzy_scatter_ratio_loss",
+    "fuzzy_objective",
 ]
 
 
@@ -234,3 +244,84 @@ def fuzzy_scatter_ratio_loss(features, sq_distances, memberships, m):
     # torch.where rather than an if: no host sync per step on a GPU
     tiny = torch.finfo(total.dtype).tiny
     return torch.where(total > 0, within / total.clamp_min(tiny), within * 0.0)
+
+
+def fuzzy_objective(sq_distances, memberships, m):
+    """Fuzzy c-means objective summed over series (what ``score`` negates).
+
+    Parameters
+    ----------
+    sq_distances : torch.Tensor of shape (n_series, n_clusters)
+    memberships : torch.Tensor of shape (n_series, n_clusters)
+    m : float
+        Fuzzifier, > 1.
+
+    Returns
+    -------
+    objective : torch.Tensor
+        ``sum_i sum_j memberships_ij**m * sq_distances_ij``; sums of blocks
+        of series add up to the sum over all of them.
+    """
+    return (memberships**m * sq_distances).sum()
+
+
+def _fcm_term(features, sq_distances, memberships, m):
+    return fuzzy_clustering_loss(sq_distances, memberships, m)
+
+
+@dataclass(frozen=True)
+class ClusterLoss:
+    """A clustering term of fine-tuning, as :data:`CLUSTER_LOSSES` lists it.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(features, sq_distances, memberships, m) -> loss``, the
+        features of a batch's series, their squared distances to the fixed
+        centres, their memberships (held fixed) and the fuzzifier.
+    default_weight : float
+        Weight of the term that ``cluster_weight="auto"`` gives.
+    min_series : int
+        Fewest series the term needs; a batch with fewer trains on the
+        contrastive loss alone.
+    score : callable
+        ``score(sq_distances, memberships, m) -> objective`` summed over
+        series; the estimator's ``score`` is minus its sum over all series.
+    description : str
+        One paragraph for the estimator's documentation.
+    """
+
+    function: Callable
+    default_weight: float
+    min_series: int
+    score: Callable
+    description: str
+
+
+#: The clustering terms of fine-tuning, by the name ``cluster_loss`` takes.
+CLUSTER_LOSSES = {
+    "fcm_ratio": ClusterLoss(
+        function=fuzzy_scatter_ratio_loss,
+        default_weight=1.0,
+        min_series=2,  # a scatter needs two series
+        score=fuzzy_objective,
+        description=(
+            "the fuzzy c-means objective divided by the total scatter of the "
+            "same features, ``mean_i ||r_i - mean(r)||**2``: the encoder can "
+            "then no longer lower the term by shrinking every feature towards "
+            "the centres, only by tightening the clusters relative to the "
+            "spread of the data (:func:`~tscc.losses.fuzzy_scatter_ratio_loss`)."
+        ),
+    ),
+    "fcm": ClusterLoss(
+        function=_fcm_term,
+        default_weight=0.1,
+        min_series=1,
+        score=fuzzy_objective,
+        description=(
+            "the paper's fuzzy c-means objective, ``sum_j p_ij**m * "
+            "||r_i - u_j||**2`` averaged over series "
+            "(:func:`~tscc.losses.fuzzy_clustering_loss`)."
+        ),
+    ),
+}

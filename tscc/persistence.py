@@ -20,21 +20,64 @@ from ._validation import restore_device
 from ._version import __version__
 from .encoder import rebuild_encoder
 
-__all__ = ["FORMAT_VERSION", "save_model", "load_model"]
+__all__ = ["FORMAT_VERSION", "save_model", "load_model", "upgrade_state"]
 
 FORMAT_NAME = "tscc.TSCCClusterer"
-FORMAT_VERSION = 1
+#: Version 2 stores every fitted attribute by rule; version 1 files (a fixed
+#: list of attributes) still load.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 
-# Fitted scalars and lists stored as JSON; arrays and weights go as tensors.
-_JSON_ATTRIBUTES = (
-    "n_features_in_",
-    "n_channels_in_",
-    "device_",
-    "precision_",
-    "depth_",
-    "n_iter_",
-    "history_",
-)
+# Parameters added since the first release, with the value that reproduces
+# what a model saved before they existed was fitted with.
+_PARAMETERS_BEFORE = {
+    "cluster_loss": "fcm",  # the paper's term (the default is another now)
+    "feature_norm": None,  # the max-pooled features as they are
+    "augment": None,  # the crops as they are
+}
+
+
+def upgrade_state(state):
+    """Bring the state of a model saved by an older version up to date.
+
+    The one place that knows what older versions saved: unpickling
+    (``__setstate__``) and :func:`load_model` both pass through it.
+
+    Parameters
+    ----------
+    state : dict
+        Parameters and fitted attributes, as in the estimator's ``__dict__``;
+        not modified.
+
+    Returns
+    -------
+    state : dict
+        With every parameter present (older models get the value they were
+        fitted with), the encoder's arguments as ``encoder_kwargs_`` and
+        ``max_samples_`` set.
+    """
+    state = dict(state)
+    for name, value in _PARAMETERS_BEFORE.items():
+        state.setdefault(name, value)
+    if "_encoder_kwargs" in state:
+        # models fitted before the encoder followed the paper have no output
+        # block: rebuild the blocks they were fitted with
+        state["encoder_kwargs_"] = {
+            "output_block": False,
+            **state.pop("_encoder_kwargs"),
+        }
+    if "labels_" in state and "max_samples_" not in state:
+        state["max_samples_"] = len(state["labels_"])
+    return state
+
+
+def _fitted_attributes(estimator):
+    """Every fitted attribute: public, ending in an underscore."""
+    return {
+        name: value
+        for name, value in vars(estimator).items()
+        if name.endswith("_") and not name.startswith("_")
+    }
 
 
 def save_model(estimator, path):
@@ -63,10 +106,16 @@ def save_model(estimator, path):
     params["device"] = str(params["device"])
     if not isinstance(params["memory"], str | type(None)):
         params["memory"] = None  # a joblib.Memory is a cache handle, not state
-    fitted = {name: getattr(estimator, name) for name in _JSON_ATTRIBUTES}
-    fitted["encoder_kwargs"] = estimator._encoder_kwargs
-    if hasattr(estimator, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in estimator.feature_names_in_]
+    fitted, arrays, texts = {}, {}, {}
+    for name, value in _fitted_attributes(estimator).items():
+        if name == "encoder_":
+            continue
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            arrays[name] = torch.from_numpy(np.ascontiguousarray(value))
+        elif isinstance(value, np.ndarray):
+            texts[name] = [str(item) for item in value]
+        else:
+            fitted[name] = value
     try:
         params_json = json.dumps(params)
         fitted_json = json.dumps(fitted)
@@ -78,10 +127,8 @@ def save_model(estimator, path):
         "tscc_version": __version__,
         "params": params_json,
         "fitted": fitted_json,
-        "labels": torch.from_numpy(np.ascontiguousarray(estimator.labels_)),
-        "cluster_centers": torch.from_numpy(
-            np.ascontiguousarray(estimator.cluster_centers_)
-        ),
+        "text_arrays": json.dumps(texts),
+        "arrays": arrays,
         "encoder": {
             name: tensor.detach().cpu()
             for name, tensor in estimator.encoder_.state_dict().items()
@@ -134,30 +181,46 @@ def load_model(path, estimator_class, device=None):
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a tscc model file.")
     version = payload.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in _READABLE_VERSIONS:
         raise ValueError(
             f"{path} was written in model format version {version} (by tscc "
-            f"{payload.get('tscc_version')}); this tscc reads format version "
-            f"{FORMAT_VERSION}. Load it with the tscc version that wrote it."
+            f"{payload.get('tscc_version')}); this tscc reads format versions "
+            f"{', '.join(map(str, _READABLE_VERSIONS))}. Load it with the tscc "
+            "version that wrote it."
         )
     params = json.loads(payload["params"])
-    # Files from before cluster_loss existed were fitted with the paper's term;
-    # the current default would refit them with another one.
-    params.setdefault("cluster_loss", "fcm")
-    # ... and clustered the max-pooled features as they are.
-    params.setdefault("feature_norm", None)
-    estimator = estimator_class(**params)
-    fitted = json.loads(payload["fitted"])
-    encoder_kwargs = fitted.pop("encoder_kwargs")
-    feature_names = fitted.pop("feature_names_in_", None)
-    for name, value in fitted.items():
+    state = upgrade_state({**params, **_stored_fitted(payload, version)})
+    names = estimator_class().get_params()
+    estimator = estimator_class(
+        **{name: state.pop(name) for name in names if name in state}
+    )
+    for name, value in state.items():
         setattr(estimator, name, value)
-    if feature_names is not None:
-        estimator.feature_names_in_ = np.asarray(feature_names, dtype=object)
-    estimator.labels_ = payload["labels"].numpy()
-    estimator.cluster_centers_ = payload["cluster_centers"].numpy()
-    estimator._encoder_kwargs = encoder_kwargs
     target = restore_device(estimator.device_, device)
-    estimator.encoder_ = rebuild_encoder(encoder_kwargs, payload["encoder"], target)
+    estimator.encoder_ = rebuild_encoder(
+        estimator.encoder_kwargs_, payload["encoder"], target
+    )
     estimator.device_ = str(target)
     return estimator
+
+
+def _stored_fitted(payload, version):
+    """The fitted attributes a model file holds, as in the estimator's ``__dict__``."""
+    fitted = json.loads(payload["fitted"])
+    if version == 1:
+        # a fixed list of attributes, the encoder's arguments under their own key
+        fitted["_encoder_kwargs"] = fitted.pop("encoder_kwargs")
+        arrays = {
+            "labels_": payload["labels"],
+            "cluster_centers_": payload["cluster_centers"],
+        }
+    else:
+        arrays = payload["arrays"]
+        for name, values in json.loads(payload["text_arrays"]).items():
+            fitted[name] = np.asarray(values, dtype=object)
+    if "feature_names_in_" in fitted:
+        fitted["feature_names_in_"] = np.asarray(
+            fitted["feature_names_in_"], dtype=object
+        )
+    fitted.update({name: tensor.numpy() for name, tensor in arrays.items()})
+    return fitted

@@ -1,16 +1,23 @@
-"""What a fit tells its user while it runs: progress bars, epoch lines, notes.
+"""What a long job tells its user while it runs: progress bars, epoch lines, notes.
 
 A default fit at the paper's size takes most of an hour on two CPU cores, so
 ``verbose=1`` shows one progress bar per training phase, over its optimizer
 steps, with the running losses and the time left (tqdm, in terminals and
 notebooks alike); ``verbose=2`` prints one line per epoch instead. Without
-tqdm installed, ``verbose=1`` falls back to the epoch lines.
+tqdm installed, ``verbose=1`` falls back to the epoch lines
+(:class:`TrainingProgress`).
+
+Every other long job (cutting an archive into a windows store, a Dask
+computation run by the command line) counts its units of work with
+:class:`JobProgress`: a tqdm bar, or without tqdm a line on stderr every 5 %
+of the units.
 """
 
+import sys
 import time
 from contextlib import contextmanager
 
-__all__ = ["TrainingProgress"]
+__all__ = ["JobProgress", "TrainingProgress"]
 
 PHASE_NAMES = {"pretrain": "pretraining", "finetune": "fine-tuning"}
 
@@ -172,3 +179,86 @@ class TrainingProgress:
             self._bar.write(line)
         else:
             print(line, flush=True)
+
+
+class JobProgress:
+    """Progress of a long job counted in units of work (groups of files, tasks).
+
+    A tqdm bar over the units, with running counts beside it; without tqdm,
+    a line on stderr every 5 % of the units, e.g. ``[tscc] 2/4 groups, 30
+    windows``. Nothing is shown when disabled, or when the job starts
+    complete (``initial >= total``).
+
+    Parameters
+    ----------
+    total : int
+        Units of the whole job.
+    desc : str
+        Name of the job, shown before the bar.
+    unit : str
+        Name of one unit of work, e.g. ``"group"``.
+    enabled : bool, default=True
+        Whether to show anything.
+    initial : int, default=0
+        Units done before this call (a resumed job).
+
+    Examples
+    --------
+    >>> from tscc.progress import JobProgress
+    >>> with JobProgress(2, desc="windows", unit="group", enabled=False) as bar:
+    ...     bar.update(windows=15)
+    ...     bar.update(windows=30)
+    >>> bar.done
+    2
+    """
+
+    def __init__(self, total, *, desc, unit, enabled=True, initial=0):
+        self.total, self.done = total, initial
+        self.unit = unit
+        self.shown = enabled and initial < total
+        self._bar = None
+        self._every = max(1, total // 20)
+        if self.shown and _tqdm() is not None:
+            self._bar = _tqdm()(
+                total=total, initial=initial, desc=desc, unit=unit, dynamic_ncols=True
+            )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def update(self, n=1, **counts):
+        """Count ``n`` more units done, with the running ``counts`` to show.
+
+        Parameters
+        ----------
+        n : int, default=1
+            Units done since the last call.
+        **counts : int
+            Totals to show beside the bar, e.g. ``windows=30``.
+        """
+        self.done += n
+        if self._bar is not None:
+            if counts:
+                self._bar.set_postfix(counts, refresh=False)
+            self._bar.update(n)
+            return
+        if not self.shown:
+            return
+        if self.done // self._every > (self.done - n) // self._every or (
+            self.done == self.total
+        ):
+            shown = "".join(f", {value} {name}" for name, value in counts.items())
+            print(
+                f"[tscc] {self.done}/{self.total} {self.unit}s{shown}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self):
+        """Close the bar, if one is showing."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

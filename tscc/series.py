@@ -4,17 +4,24 @@
 validated series wherever they live, so that validation, encoding and the
 centre steps hold one block at a time, never a full-size copy of the input.
 Rows come back as float32 or float64 NumPy arrays of shape ``(rows, T, C)``.
+:class:`TensorSeries` has the same interface over a tensor already in memory
+(on the CPU or a GPU), so that the training loops and the encoding take
+either without asking which; :func:`as_series` makes one of an array.
 """
 
 import hashlib
 import mmap
 
 import numpy as np
+import torch
 from sklearn.utils import assert_all_finite
 
 __all__ = [
     "BLOCK_BYTES",
     "ChunkedSeries",
+    "TensorSeries",
+    "as_series",
+    "as_float_tensor",
     "block_rows",
     "is_lazy_array",
     "scan_series",
@@ -149,17 +156,20 @@ class ChunkedSeries:
         return self.array.reshape(self.shape)
 
     def subset(self, rows):
-        """The series at sorted positions ``rows`` of this one.
+        """The series at sorted positions ``rows`` of this one, read lazily.
 
         Parameters
         ----------
-        rows : ndarray of int
-            Sorted positions.
+        rows : ndarray of int or slice
+            Sorted positions, or a slice with ``start`` and ``stop`` set and
+            no step.
 
         Returns
         -------
         series : ChunkedSeries
         """
+        if isinstance(rows, slice):
+            rows = np.arange(rows.start, rows.stop)
         rows = np.asarray(rows, dtype=np.intp)
         if self.rows is not None:
             rows = self.rows[rows]
@@ -233,6 +243,118 @@ class ChunkedSeries:
         if self._mmap is not None:
             self._mmap.madvise(mmap.MADV_DONTNEED)
         return block
+
+
+class TensorSeries:
+    """Series of shape (n, T, C) in one tensor, with :class:`ChunkedSeries`' interface.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor of shape (n, T, C)
+        The series, on any device; not copied.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(n, T, C)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from tscc.series import TensorSeries
+    >>> series = TensorSeries(torch.arange(12.0).reshape(4, 3, 1))
+    >>> series.take([2, 0])[:, 0, 0].tolist(), len(series.subset(slice(1, 3)))
+    ([6.0, 0.0], 2)
+    """
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.shape = tuple(tensor.shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    @property
+    def lazy(self):
+        """Always False: the rows are in memory."""
+        return False
+
+    def subset(self, rows):
+        """The series at positions ``rows``: a view for a slice, else a copy.
+
+        Parameters
+        ----------
+        rows : ndarray of int or slice
+
+        Returns
+        -------
+        series : TensorSeries
+        """
+        if not isinstance(rows, slice):
+            rows = torch.as_tensor(np.asarray(rows), device=self.tensor.device)
+        return TensorSeries(self.tensor[rows])
+
+    def take(self, indices):
+        """Rows at ``indices``, in that order.
+
+        Parameters
+        ----------
+        indices : array-like or torch.Tensor of int
+
+        Returns
+        -------
+        block : torch.Tensor of shape (len(indices), T, C)
+        """
+        return self.tensor[torch.as_tensor(indices, device=self.tensor.device)]
+
+    def blocks(self, rows_per_block):
+        """Iterate over consecutive blocks of rows (views, not copies).
+
+        Parameters
+        ----------
+        rows_per_block : int
+
+        Yields
+        ------
+        start : int
+        block : torch.Tensor of shape (rows, T, C)
+        """
+        for start in range(0, len(self), rows_per_block):
+            yield start, self.tensor[start : start + rows_per_block]
+
+
+def as_series(series):
+    """Series with the ``take`` / ``blocks`` / ``subset`` interface.
+
+    Parameters
+    ----------
+    series : ChunkedSeries, TensorSeries, torch.Tensor or ndarray of shape (n, T, C)
+        A tensor is wrapped as it is; an array becomes a float32 tensor.
+
+    Returns
+    -------
+    series : ChunkedSeries or TensorSeries
+    """
+    if isinstance(series, ChunkedSeries | TensorSeries):
+        return series
+    if isinstance(series, np.ndarray):
+        series = torch.tensor(series, dtype=torch.float32)
+    return TensorSeries(series)
+
+
+def as_float_tensor(block):
+    """A block of rows (array or tensor) as a float32 tensor, shared where possible.
+
+    Parameters
+    ----------
+    block : ndarray or torch.Tensor
+
+    Returns
+    -------
+    block : torch.Tensor of float32
+    """
+    block = torch.as_tensor(block)
+    return block if block.dtype == torch.float32 else block.float()
 
 
 def _releasable_map(array):

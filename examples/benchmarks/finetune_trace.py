@@ -36,8 +36,8 @@ def trace_updates(y, n_clusters, trace):
     """Wrap ``update_clusters`` so that each update appends its two scores."""
     update = tscc.training.update_clusters
 
-    def traced(encoder, series, clusters, settings, config, progress=None):
-        updated = update(encoder, series, clusters, settings, config, progress)
+    def traced(encoder, series, clusters, settings, progress=None):
+        updated = update(encoder, series, clusters, settings, progress)
         kmeans = KMeans(n_clusters, n_init=10, random_state=0)
         fresh = kmeans.fit_predict(updated.features.cpu().numpy())
         trace.append(

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from quality import DATASETS, DEFAULT_DATA_DIR, QUICK, load_dataset, settings_from
+from report_tables import n_clusters_table
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.model_selection import GridSearchCV
 
@@ -143,35 +144,7 @@ def main(argv=None):
                     f"  seed {seed}: chosen {chosen} (true {n_classes}), {seconds:.0f}s"
                 )
                 write(args, seeds, params, records, start)
-    print(markdown_table(records))
-
-
-def markdown_table(records):
-    lines = [
-        "| data | classes | silhouette picks | Calinski-Harabasz picks "
-        "| NMI at the true k | search s |",
-        "|---|---|---|---|---|---|",
-    ]
-    names = list(dict.fromkeys(r["dataset"] for r in records))
-    hits = {s: 0 for s in SCORERS}
-    for name in names:
-        rows = [r for r in records if r["dataset"] == name]
-        true_k = rows[0]["n_classes"]
-        for s in SCORERS:
-            hits[s] += sum(r["chosen"][s] == true_k for r in rows)
-        picks = {s: ", ".join(str(r["chosen"][s]) for r in rows) for s in SCORERS}
-        nmi = np.mean([r["nmi"][r["k"].index(true_k)] for r in rows])
-        seconds = np.mean([r["seconds"] for r in rows])
-        lines.append(
-            f"| {name} | {true_k} | {picks['silhouette']} "
-            f"| {picks['calinski_harabasz']} | {nmi:.3f} | {seconds:.0f} |"
-        )
-    total = len(records)
-    lines.append(
-        f"| right | | {hits['silhouette']} of {total} "
-        f"| {hits['calinski_harabasz']} of {total} | | |"
-    )
-    return "\n".join(lines)
+    print(n_clusters_table(records))
 
 
 def write(args, seeds, params, records, start):

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from quality import DATASETS, DEFAULT_DATA_DIR, WeightMean, load_dataset
+from report_tables import pretrain_summary
 from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
+import tscc.encoding
 import tscc.training
 from tscc import TSCCClusterer
 from tscc.metrics import clustering_scores
@@ -56,13 +58,10 @@ def score_features(features, y, seed):
     }
 
 
-def encoded(encoder, series, config):
-    was_training = encoder.training
-    encoder.eval()
-    features = tscc.training.encode_features(
-        encoder, series, config.batch_size, config.device
+def encoded(encoder, series, settings):
+    features = tscc.encoding.encode_features(
+        encoder, series, settings.batch_size, settings.device
     )
-    encoder.train(was_training)
     return features.cpu().double().numpy()
 
 
@@ -80,9 +79,10 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
     train_epoch = tscc.training.train_epoch
     mean, last = WeightMean(), {}
 
-    def measured_epoch(encoder, optimizer, series, config, *args, **kwargs):
-        losses = train_epoch(encoder, optimizer, series, config, *args, **kwargs)
-        features = encoded(encoder, series, config)
+    def measured_epoch(model, optimizer, series, settings, *args, **kwargs):
+        losses = train_epoch(model, optimizer, series, settings, *args, **kwargs)
+        encoder = model.encoder  # the step's losses hold the encoder
+        features = encoded(encoder, series, settings)
         for name, y in targets.items():
             records[name].append(
                 {
@@ -94,7 +94,7 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
         epoch = len(next(iter(records.values())))
         if average_from is not None and epoch >= average_from:
             mean.add(encoder)
-            last.update(encoder=encoder, series=series, config=config)
+            last.update(encoder=encoder, series=series, settings=settings)
         return losses
 
     tscc.training.train_epoch = measured_epoch
@@ -106,7 +106,7 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
         return records, None
     encoder = copy.deepcopy(last["encoder"])
     encoder.load_state_dict(mean.state_dict())
-    features = encoded(encoder, last["series"], last["config"])
+    features = encoded(encoder, last["series"], last["settings"])
     averaged = {
         name: {"from_epoch": average_from, **score_features(features, y, seed)}
         for name, y in targets.items()
@@ -169,37 +169,7 @@ def main(argv=None):
             args.out.write_text(
                 json.dumps({"command": sys.argv, "results": results}, indent=2)
             )
-    print(summary(results))
-
-
-def summary(results):
-    """Mean NMI over seeds: last epoch, best epoch, and epochs picked without labels."""
-    averaged = all("averaged" in r for r in results)
-    lines = [
-        "| data | NMI, last epoch | NMI, best epoch (oracle) "
-        "| NMI at max silhouette | NMI at max Calinski-Harabasz |"
-        + (" NMI, averaged weights |" if averaged else ""),
-        "|---|---|---|---|---|" + ("---|" if averaged else ""),
-    ]
-    for name in dict.fromkeys(r["dataset"] for r in results):
-        traces = [r["trace"] for r in results if r["dataset"] == name]
-        last = np.mean([t[-1]["nmi"] for t in traces])
-        oracle = np.mean([max(e["nmi"] for e in t) for t in traces])
-        picked = {
-            score: np.mean([max(t, key=lambda e: e[score])["nmi"] for t in traces])
-            for score in ("silhouette", "calinski_harabasz")
-        }
-        row = (
-            f"| {name} | {last:.3f} | {oracle:.3f} | {picked['silhouette']:.3f} "
-            f"| {picked['calinski_harabasz']:.3f} |"
-        )
-        if averaged:
-            mean = np.mean(
-                [r["averaged"]["nmi"] for r in results if r["dataset"] == name]
-            )
-            row += f" {mean:.3f} |"
-        lines.append(row)
-    return "\n".join(lines)
+    print(pretrain_summary(results))
 
 
 if __name__ == "__main__":

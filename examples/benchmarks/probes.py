@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from report_tables import probe_table
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -202,33 +203,7 @@ def main(argv=None):
                         f"NMI {scores['nmi']:.3f} AUPRC {scores['auprc']:.3f}"
                     )
 
-    lines = [
-        "| data | n | probe | input | ACC | NMI | AUPRC |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for dataset in args.datasets:
-        for probe in PROBES:
-            for input_name in ("raw", "TSCC R"):
-                rows = [
-                    r
-                    for r in records
-                    if (r["dataset"], r["probe"], r["input"])
-                    == (dataset, probe, input_name)
-                ]
-                if not rows:
-                    continue
-                cells = []
-                for key in ("acc", "nmi", "auprc"):
-                    values = np.array([r[key] for r in rows])
-                    cell = f"{values.mean():.3f}"
-                    if values.size > 1:
-                        cell += f" ± {values.std():.3f}"
-                    cells.append(cell)
-                lines.append(
-                    f"| {dataset} | {rows[0]['n_samples']} | {probe} | "
-                    f"{input_name} | " + " | ".join(cells) + " |"
-                )
-    print("\n".join(lines))
+    print(probe_table(records, args.datasets, PROBES))
     meta = {
         "command": " ".join(["python", *sys.argv]),
         "quick": args.quick,

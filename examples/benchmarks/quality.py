@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from anchors import kshape, random_kernel_clustering, scattering_gmm
+from report_tables import merge_records, ordered_datasets, report
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
@@ -64,15 +65,6 @@ DATASETS = {
     "ArrowHead": ("ucr", "ArrowHead", "zscore"),
     "Coffee": ("ucr", "Coffee", "zscore"),
 }
-METHODS = (
-    "TSCC",
-    "TSCC pretrain + K-means",
-    "K-means raw",
-    "K-means spectrum",
-    "k-Shape",
-    "R-Clustering",
-    "Scattering + GMM",
-)
 # --methods names -> the table's methods they run
 METHOD_GROUPS = {
     "tscc": ("TSCC", "TSCC pretrain + K-means"),
@@ -203,97 +195,6 @@ def run_spectrum(X, n_clusters, seed):
     reduced = PCA(n_components, random_state=seed).fit_transform(spectrum)
     labels = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(reduced)
     return labels, time.perf_counter() - start
-
-
-# ---------------------------------------------------------------------------
-# Report
-# ---------------------------------------------------------------------------
-
-
-def mean_std(values):
-    values = np.asarray(values, dtype=float)
-    if values.size == 1:
-        return f"{values[0]:.3f}"
-    return f"{values.mean():.3f} ± {values.std():.3f}"
-
-
-def values_by_cell(records, score):
-    """{(data set, method): [score of each seed]}."""
-    cells = {}
-    for r in records:
-        cells.setdefault((r["dataset"], r["method"]), []).append(r[score])
-    return cells
-
-
-def mean_ranks(cells, datasets):
-    """Mean over the data sets of each method's rank by mean score (1 = best).
-
-    ``cells`` as :func:`values_by_cell` returns. Ties share the mean of their
-    ranks; a method is ranked on the sets it ran on. Returns {method: (mean
-    rank, number of sets ranked on)}.
-    """
-    ranks = {}
-    for name in datasets:
-        means = {m: np.mean(v) for (d, m), v in cells.items() if d == name}
-        order = sorted(means.values(), reverse=True)
-        for method, value in means.items():
-            tied = [i + 1 for i, v in enumerate(order) if v == value]
-            ranks.setdefault(method, []).append(np.mean(tied))
-    return {method: (float(np.mean(r)), len(r)) for method, r in ranks.items()}
-
-
-def pivot_table(records, datasets, score):
-    """Markdown table of ``score`` (mean ± std over seeds): a row per data set,
-    a column per method; for scores, a mean row and a mean-rank row."""
-    cells = values_by_cell(records, score)
-    methods = [m for m in METHODS if any(method == m for _, method in cells)]
-    sizes = {r["dataset"]: f"{r['n_samples']} x {r['n_timestamps']}" for r in records}
-    sets = [name for name in datasets if name in sizes]
-    lines = [
-        "| data | n x T | " + " | ".join(methods) + " |",
-        "|---|---|" + "---|" * len(methods),
-    ]
-    for name in sets:
-        row = []
-        for method in methods:
-            values = cells.get((name, method))
-            if values is None:
-                row.append("—")
-            elif score == "seconds":
-                row.append(f"{np.mean(values):.1f}")
-            else:
-                row.append(mean_std(values))
-        lines.append(f"| {name} | {sizes[name]} | " + " | ".join(row) + " |")
-    if score == "seconds":
-        return "\n".join(lines)
-
-    def fewer_sets(count):
-        return "" if count == len(sets) else f" ({count} sets)"
-
-    ranks = mean_ranks(cells, sets)
-    means = []
-    for method in methods:
-        per_set = [
-            np.mean(cells[name, method]) for name in sets if (name, method) in cells
-        ]
-        means.append(f"{np.mean(per_set):.3f}{fewer_sets(len(per_set))}")
-    ranked = [f"{ranks[m][0]:.2f}{fewer_sets(ranks[m][1])}" for m in methods]
-    lines.append("| mean | | " + " | ".join(means) + " |")
-    lines.append("| mean rank | | " + " | ".join(ranked) + " |")
-    return "\n".join(lines)
-
-
-def report(records, datasets):
-    """The NMI, ACC and fit-time tables of ``records``."""
-    return "\n\n".join(
-        f"{title}\n\n{pivot_table(records, datasets, score)}"
-        for title, score in (
-            ("NMI", "nmi"),
-            ("ACC", "acc"),
-            ("ARI", "ari"),
-            ("fit seconds (mean over seeds)", "seconds"),
-        )
-    )
 
 
 def settings_from(args, quick, names):
@@ -483,11 +384,11 @@ def average_pretrained_weights(first_epoch):
     def averaged(*args, **kwargs):
         mean, epochs = WeightMean(), []
 
-        def summing_epoch(encoder, *epoch_args, **epoch_kwargs):
-            losses = train_epoch(encoder, *epoch_args, **epoch_kwargs)
+        def summing_epoch(model, *epoch_args, **epoch_kwargs):
+            losses = train_epoch(model, *epoch_args, **epoch_kwargs)
             epochs.append(losses)
             if len(epochs) >= first_epoch:
-                mean.add(encoder)
+                mean.add(model.encoder)  # the step's losses hold the encoder
             return losses
 
         tscc.training.train_epoch = summing_epoch
@@ -509,16 +410,8 @@ def main(argv=None):
     if args.report:
         # A (data set, method, seed) measured in several files counts once:
         # the first file that has it wins.
-        merged = {}
-        for path in args.report:
-            for record in json.loads(path.read_text())["results"]:
-                key = (record["dataset"], record["method"], record["seed"])
-                merged.setdefault(key, record)
-        records = list(merged.values())
-        names = [
-            name for name in DATASETS if any(r["dataset"] == name for r in records)
-        ]
-        print(report(records, names))
+        records = merge_records(args.report)
+        print(report(records, ordered_datasets(records, DATASETS)))
         return
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from n_clusters import DEFAULT_DATASETS
-from quality import DATASETS, DEFAULT_DATA_DIR, QUICK, load_dataset, mean_std
+from quality import DATASETS, DEFAULT_DATA_DIR, QUICK, load_dataset
+from report_tables import readout_table
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler, normalize
@@ -157,34 +158,9 @@ def main(argv=None):
             if r["dataset"] == name:
                 log(f"  {r['readout']:<20} seed {r['seed']}: NMI {r['nmi']:.3f}")
     args.out.write_text(json.dumps({"command": sys.argv, "results": records}, indent=2))
-    print(table(records, "nmi"))
+    print(readout_table(records, "nmi", PER_SEED + ACROSS_SEEDS))
     print()
-    print(table(records, "acc"))
-
-
-def table(records, score):
-    readouts = PER_SEED + ACROSS_SEEDS
-    lines = [
-        f"| data ({score.upper()}) | " + " | ".join(readouts) + " |",
-        "|---|" + "---|" * len(readouts),
-    ]
-    names = list(dict.fromkeys(r["dataset"] for r in records))
-    means = {readout: [] for readout in readouts}
-    for name in names:
-        cells = []
-        for readout in readouts:
-            values = [
-                r[score]
-                for r in records
-                if r["dataset"] == name and r["readout"] == readout
-            ]
-            means[readout].append(np.mean(values))
-            cells.append(mean_std(values))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append(
-        "| mean | " + " | ".join(f"{np.mean(means[r]):.3f}" for r in readouts) + " |"
-    )
-    return "\n".join(lines)
+    print(readout_table(records, "acc", PER_SEED + ACROSS_SEEDS))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ cuts recordings group of files by group of files into a Zarr store on disk,
 resumably, and :func:`open_windows` opens it as windows whose ``X`` is a lazy
 Dask array.
 
+:func:`open_series` (:mod:`tscc.io.inputs`) opens any of these inputs (array
+files, seismic files and patterns cut into windows, a windows store) and
+normalises the series for clustering: the one route of ``tscc fit``,
+``predict`` and ``transform``.
+
 ObsPy is needed only by :func:`~tscc.read_windows` and is imported when it is
 called: install it with ``pip install "tscc[seismic]"``. Zarr and Dask are
 needed only by :func:`write_windows` and :func:`open_windows`: ``pip install
@@ -22,6 +27,7 @@ needed only by :func:`write_windows` and :func:`open_windows`: ``pip install
 """
 
 from .arrays import ARRAY_SUFFIXES, load_array
+from .inputs import SeriesInput, open_series
 from .paths import expand_paths
 from .store import StoreSummary, open_windows, write_windows
 from .windows import SEISMIC_SUFFIXES, SeismicWindows, read_windows
@@ -30,9 +36,11 @@ __all__ = [
     "ARRAY_SUFFIXES",
     "SEISMIC_SUFFIXES",
     "SeismicWindows",
+    "SeriesInput",
     "StoreSummary",
     "expand_paths",
     "load_array",
+    "open_series",
     "open_windows",
     "read_windows",
     "write_windows",

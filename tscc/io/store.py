@@ -28,11 +28,9 @@ and its attributes: ``tscc_windows`` (format version), ``tscc_version``,
 a group's windows are fully written.
 """
 
-import json
 import math
 import os
 import shutil
-import sys
 import time
 import warnings
 from collections import deque
@@ -43,17 +41,22 @@ from itertools import islice
 import numpy as np
 
 from .._version import __version__
-from .paths import expand_paths
-from .windows import (
-    SeismicWindows,
-    _check_settings,
-    _cut_traces,
-    _group_traces,
-    _import_obspy,
-    _read_file,
-    _stack_windows,
-    _window_samples,
+from ..progress import JobProgress
+from ._cutting import (
+    PROVENANCE,
+    WindowSettings,
+    cut_traces,
+    empty_columns,
+    group_traces,
+    import_obspy,
+    one_rate,
+    read_file,
+    source_items,
+    station_key,
+    window_arrays,
 )
+from .paths import expand_paths
+from .windows import SeismicWindows
 
 __all__ = ["StoreSummary", "open_windows", "write_windows"]
 
@@ -68,7 +71,6 @@ STORE_FORMAT = 1
 _CHUNK_BYTES = 4 * 2**20
 # Provenance strings are small; larger chunks keep the file count down.
 _PROVENANCE_CHUNK = 2**14
-_PROVENANCE = ("source", "trace_id", "starttime")
 _SECONDS_PER_DAY = 86400.0
 
 
@@ -122,19 +124,7 @@ class StoreSummary:
 
 
 def write_windows(
-    source,
-    store,
-    *,
-    window,
-    step=None,
-    channels=None,
-    bandpass=None,
-    sampling_rate=None,
-    gaps="skip",
-    format=None,
-    chunk_size=None,
-    n_jobs=1,
-    progress=False,
+    source, store, *, chunk_size=None, n_jobs=1, progress=False, **window_options
 ):
     """Cut seismic files into windows written to a Zarr store, group by group.
 
@@ -155,10 +145,6 @@ def write_windows(
         Directory of the Zarr store to write; created if it does not exist,
         resumed if it is a store that an earlier call with the same arguments
         did not finish.
-    window, step, channels, bandpass, sampling_rate, gaps, format
-        As in :func:`~tscc.read_windows`. Without ``sampling_rate``, every
-        selected trace of the archive must have the same rate (read from the
-        file headers before anything is cut).
     chunk_size : int, default=None
         Windows per chunk of ``X``; ``None`` chooses chunks of about 4 MiB.
         A resumed store keeps its chunks.
@@ -169,6 +155,12 @@ def write_windows(
     progress : bool, default=False
         Show a progress bar over the groups (tqdm; a line per 5 % of the
         groups on stderr without it).
+    **window_options
+        The windowing keywords of :func:`~tscc.read_windows`: ``window``
+        (required), ``step``, ``channels``, ``bandpass``, ``sampling_rate``,
+        ``gaps`` and ``format``, with the same meaning. Without
+        ``sampling_rate``, every selected trace of the archive must have the
+        same rate (read from the file headers before anything is cut).
 
     Returns
     -------
@@ -184,7 +176,8 @@ def write_windows(
     FileNotFoundError
         If a path does not exist or a pattern matches no file.
     TypeError
-        If ``source`` holds something else than paths.
+        If ``source`` holds something else than paths, ``window`` is missing
+        or a keyword is not one of read_windows' windowing options.
     ValueError
         If an option is invalid, no station has all of ``channels``, the
         traces have different sampling rates and ``sampling_rate`` is not
@@ -235,24 +228,44 @@ def write_windows(
     >>> windows.X  # a dask array  # doctest: +SKIP
     """
     zarr = _import_zarr()
-    obspy = _import_obspy()
-    settings = _check_settings(window, step, channels, bandpass, sampling_rate, gaps)
+    obspy = import_obspy()
+    settings = WindowSettings.from_options(window_options, "write_windows")
     chunk_size = _check_positive_int(chunk_size, "chunk_size", allow_none=True)
     n_jobs = _check_n_jobs(n_jobs)
     paths = _expand_sources(source)
     path = os.path.normpath(os.fspath(store))
-    record = _settings_record(settings, format)
     start = time.perf_counter()
 
     group = _open_existing(zarr, path)
     resumed = group is not None
     if resumed:
-        _check_same_input(group, record, paths, path)
+        _check_same_input(group, settings.record(), paths, path)
     else:
-        plan = _plan(obspy, paths, settings, format)
-        group = _create_store(zarr, path, paths, record, plan, chunk_size)
-
+        plan = _plan(obspy, paths, settings)
+        group = _create_store(zarr, path, paths, settings.record(), plan, chunk_size)
     attrs = group.attrs.asdict()
+    n_windows, skipped = _write_groups(group, attrs, paths, settings, n_jobs, progress)
+    return StoreSummary(
+        path=path,
+        n_windows=n_windows,
+        n_timestamps=attrs["n_timestamps"],
+        n_channels=len(attrs["channels"]) or 1,
+        sampling_rate=attrs["sampling_rate"],
+        channels=attrs["channels"],
+        n_groups=attrs["n_groups"],
+        groups_written=attrs["n_groups"] - attrs["groups_done"],
+        windows_written=n_windows - attrs["n_windows"],
+        skipped_files=skipped,
+        resumed=resumed,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _write_groups(group, attrs, paths, settings, n_jobs, progress):
+    """Cut and append the groups the store lacks, committing each.
+
+    Returns the store's count of windows and its skipped files after them.
+    """
     n_groups, done = attrs["n_groups"], attrs["groups_done"]
     skipped = dict(attrs["skipped_files"])
     n_windows = _truncate(group, attrs["n_windows"])
@@ -261,48 +274,32 @@ def write_windows(
         (
             [paths[i] for i in np.flatnonzero(file_group == g)],
             settings,
-            format,
             attrs["sampling_rate"],
         )
         for g in range(done, n_groups)
     )
-    arrays = {name: group[name] for name in ("X", *_PROVENANCE)}
-    bar = _Progress(progress, n_groups, done)
-    written_before = n_windows
-    try:
+    arrays = {name: group[name] for name in ("X", *PROVENANCE)}
+    with JobProgress(
+        n_groups, desc="windows", unit="group", enabled=progress, initial=done
+    ) as bar:
         for g, result in enumerate(_results(tasks, n_jobs), start=done):
             n_windows = _append(arrays, n_windows, result)
             for name, reason in result["skipped"].items():
                 skipped[name] = reason
-                bar.warn(reason)
+                warnings.warn(reason, UserWarning, stacklevel=3)
             # The commit: written only once the group's windows all are.
             group.attrs.update(
                 {"groups_done": g + 1, "n_windows": n_windows, "skipped_files": skipped}
             )
-            bar.update(n_windows)
-    finally:
-        bar.close()
+            bar.update(windows=n_windows)
     if n_windows == 0 and n_groups > done:
         warnings.warn(
             f"No window of {settings.window} s could be cut: every stretch of data "
             "is shorter than the window.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return StoreSummary(
-        path=path,
-        n_windows=n_windows,
-        n_timestamps=attrs["n_timestamps"],
-        n_channels=len(attrs["channels"]) or 1,
-        sampling_rate=attrs["sampling_rate"],
-        channels=attrs["channels"],
-        n_groups=n_groups,
-        groups_written=n_groups - done,
-        windows_written=n_windows - written_before,
-        skipped_files=skipped,
-        resumed=resumed,
-        seconds=time.perf_counter() - start,
-    )
+    return n_windows, skipped
 
 
 def open_windows(store, *, allow_incomplete=False):
@@ -366,7 +363,7 @@ def open_windows(store, *, allow_incomplete=False):
         # Zarr returns NumPy's variable-width StringDType (or objects), which
         # does not cast to the fixed-width str of read_windows directly.
         name: np.array(group[name][:n_windows].tolist(), dtype=str)
-        for name in _PROVENANCE
+        for name in PROVENANCE
     }
     return SeismicWindows(
         X=X,
@@ -418,11 +415,8 @@ def _check_n_jobs(n_jobs):
 
 
 def _expand_sources(source):
-    items = source if isinstance(source, list | tuple) else [source]
-    if not items:
-        raise ValueError("No input given: source is an empty list.")
     paths = []
-    for item in items:
+    for item in source_items(source):
         if not isinstance(item, str | os.PathLike):
             raise TypeError(
                 "write_windows reads files: source must be a path, glob pattern or "
@@ -433,27 +427,12 @@ def _expand_sources(source):
     return paths
 
 
-def _settings_record(settings, format):
-    """The options a store is written with, as its attributes hold them."""
-    record = {
-        "window": settings.window,
-        "step": settings.step,
-        "channels": settings.components,
-        "bandpass": settings.bandpass,
-        "sampling_rate": settings.sampling_rate,
-        "gaps": settings.gaps,
-        "format": format,
-    }
-    # as read back from JSON (tuples become lists), to compare like with like
-    return json.loads(json.dumps(record))
-
-
 # ---------------------------------------------------------------------------
 # Planning: headers, groups, sampling rate
 # ---------------------------------------------------------------------------
 
 
-def _plan(obspy, paths, settings, format):
+def _plan(obspy, paths, settings):
     """Read the headers, group the files and fix the rate and window length.
 
     Returns a dict: ``file_group`` (group of each file, -1 for none, groups
@@ -461,33 +440,7 @@ def _plan(obspy, paths, settings, format):
     ``n_timestamps``, ``channels`` and ``skipped_files``.
     """
     components = settings.components
-    records, skipped = [], {}
-    for index, path in enumerate(paths):
-        try:
-            traces = _read_file(obspy, path, format, headonly=True)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop all
-            skipped[path] = _skip_reason(path, exc)
-            warnings.warn(skipped[path], UserWarning, stacklevel=3)
-            continue
-        for trace in traces:
-            stats = trace.stats
-            component = stats.channel[-1:].upper()
-            if components is None:
-                key = trace.id
-            elif component in components:
-                key = (stats.network, stats.station, stats.location, stats.channel[:-1])
-            else:
-                continue
-            records.append(
-                (
-                    index,
-                    key,
-                    component,
-                    float(stats.sampling_rate),
-                    stats.starttime.timestamp,
-                    stats.endtime.timestamp,
-                )
-            )
+    records, skipped = _header_records(obspy, paths, settings)
     roots = _link_files(len(paths), records)
 
     # Stations with every component in their group: the ones windows come of.
@@ -508,21 +461,16 @@ def _plan(obspy, paths, settings, format):
             f"No station has all of the components {components!r} in one group of "
             f"files (traces read: {shown}); see write_windows' Notes on groups."
         )
-    rates = {
-        rate for index, key, _, rate, _, _ in records if (roots[index], key) in complete
-    }
     if settings.sampling_rate is not None:
         rate = float(settings.sampling_rate)
-    elif len(rates) > 1:
-        shown = ", ".join(f"{rate:g}" for rate in sorted(rates))
-        raise ValueError(
-            f"The traces have different sampling rates ({shown} Hz); pass "
-            "sampling_rate= (--sampling-rate on the command line) to resample "
-            "them to one."
-        )
     else:
-        rate = rates.pop()
-    n_timestamps, _ = _window_samples(settings, rate)
+        rate = one_rate(
+            {
+                rate
+                for index, key, _, rate, _, _ in records
+                if (roots[index], key) in complete
+            }
+        )
 
     # Processing order: by station, then time, then file name.
     order = {}
@@ -531,17 +479,48 @@ def _plan(obspy, paths, settings, format):
         if (root, key) in complete:
             order[root] = min(order.get(root, (key, start, index)), (key, start, index))
     numbers = {root: g for g, root in enumerate(sorted(order, key=order.get))}
-    file_group = np.full(len(paths), -1, dtype=np.int32)
-    for index in range(len(paths)):
-        file_group[index] = numbers.get(roots[index], -1)
+    file_group = np.array(
+        [numbers.get(roots[index], -1) for index in range(len(paths))], dtype=np.int32
+    )
     return {
         "file_group": file_group,
         "n_groups": len(numbers),
         "sampling_rate": rate,
-        "n_timestamps": n_timestamps,
+        "n_timestamps": settings.samples(rate)[0],
         "channels": components or "",
         "skipped_files": skipped,
     }
+
+
+def _header_records(obspy, paths, settings):
+    """One record per selected trace of the files' headers, and the skipped files.
+
+    A record is ``(file index, station key, component, sampling rate, start,
+    end)``, times as POSIX timestamps.
+    """
+    records, skipped = [], {}
+    for index, path in enumerate(paths):
+        try:
+            traces = read_file(obspy, path, settings.format, headonly=True)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop all
+            skipped[path] = _skip_reason(path, exc)
+            warnings.warn(skipped[path], UserWarning, stacklevel=4)
+            continue
+        for trace in traces:
+            selected = station_key(trace, settings.components)
+            if selected is None:
+                continue
+            stats = trace.stats
+            records.append(
+                (
+                    index,
+                    *selected,
+                    float(stats.sampling_rate),
+                    stats.starttime.timestamp,
+                    stats.endtime.timestamp,
+                )
+            )
+    return records, skipped
 
 
 def _link_files(n_files, records):
@@ -644,7 +623,7 @@ def _create_store(zarr, path, paths, record, plan, chunk_size):
         dtype="float32",
         fill_value=float("nan"),
     )
-    for name in _PROVENANCE:
+    for name in PROVENANCE:
         group.create_array(name, shape=(0,), chunks=(_PROVENANCE_CHUNK,), dtype=str)
     n_files = len(paths)
     files = group.create_array(
@@ -709,7 +688,7 @@ def _check_same_input(group, record, paths, path):
 
 def _truncate(group, n_windows):
     """Cut the per-window arrays back to the committed count (resume)."""
-    for name in ("X", *_PROVENANCE):
+    for name in ("X", *PROVENANCE):
         array = group[name]
         if array.shape[0] < n_windows:
             raise ValueError(
@@ -737,27 +716,27 @@ def _append(arrays, n_windows, result):
 # ---------------------------------------------------------------------------
 
 
-def _cut_file_group(paths, settings, format, rate):
+def _cut_file_group(paths, settings, rate):
     """Windows of one group of files: a dict of arrays and skipped files.
 
     Runs in a worker process with ``n_jobs > 1``: takes and returns only
     picklable values.
     """
-    obspy = _import_obspy()
+    obspy = import_obspy()
     skipped = {}
     traces = []
     for path in paths:
         try:
-            traces.extend((trace, path) for trace in _read_file(obspy, path, format))
+            traces.extend(
+                (trace, path) for trace in read_file(obspy, path, settings.format)
+            )
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop all
             skipped[path] = _skip_reason(path, exc)
-    n_timestamps, _ = _window_samples(settings, rate)
-    n_channels = len(settings.components or "Z")
-    columns = {"X": [], "source": [], "trace_id": [], "starttime": []}
-    groups, _ = _group_traces(traces, settings.components)
+    columns = empty_columns()
+    groups, _ = group_traces(traces, settings.components)
     if groups:
         try:
-            columns, group_rate = _cut_traces(obspy, groups, settings)
+            columns, group_rate = cut_traces(obspy, groups, settings)
             if group_rate != rate:
                 raise ValueError(
                     f"sampling rate {group_rate:g} Hz, not the store's {rate:g} Hz"
@@ -770,14 +749,9 @@ def _cut_file_group(paths, settings, format, rate):
                     skipped[path] = _skip_reason(
                         path, f"its group of {len(paths)} file(s) failed: {exc}"
                     )
-            columns = {"X": [], "source": [], "trace_id": [], "starttime": []}
-    result = {
-        "X": _stack_windows(columns["X"], (n_timestamps, n_channels), np.float32),
-        "skipped": skipped,
-    }
-    for name in _PROVENANCE:
-        result[name] = np.array(columns[name], dtype=str)
-    return result
+            columns = empty_columns()
+    shape = (settings.samples(rate)[0], settings.n_channels)
+    return {**window_arrays(columns, shape, np.float32), "skipped": skipped}
 
 
 def _results(tasks, n_jobs):
@@ -803,47 +777,3 @@ def _results(tasks, n_jobs):
             yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Progress:
-    """A tqdm bar over the groups, or a line per 5 % of them without tqdm."""
-
-    def __init__(self, enabled, total, initial):
-        from ..progress import _tqdm
-
-        self.enabled = enabled
-        self.total, self.done = total, initial
-        self.bar = None
-        if not enabled:
-            return
-        if initial >= total:  # complete: the summary says so
-            return
-        tqdm = _tqdm()
-        if tqdm is not None:
-            self.bar = tqdm(
-                total=total,
-                initial=initial,
-                desc="windows",
-                unit="group",
-                dynamic_ncols=True,
-            )
-        self.every = max(1, total // 20)
-
-    def update(self, n_windows):
-        self.done += 1
-        if self.bar is not None:
-            self.bar.set_postfix(windows=n_windows, refresh=False)
-            self.bar.update(1)
-        elif self.enabled and (self.done % self.every == 0 or self.done == self.total):
-            print(
-                f"[tscc] {self.done}/{self.total} groups, {n_windows} windows",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def warn(self, message):
-        warnings.warn(message, UserWarning, stacklevel=4)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()

@@ -6,10 +6,18 @@
 
 import os
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
+from ._cutting import (
+    WindowSettings,
+    cut_traces,
+    group_traces,
+    import_obspy,
+    read_file,
+    source_items,
+    window_arrays,
+)
 from .paths import expand_paths
 
 __all__ = ["SEISMIC_SUFFIXES", "SeismicWindows", "read_windows"]
@@ -31,8 +39,6 @@ SEISMIC_SUFFIXES = (
     ".dat",
     ".wav",
 )
-
-_OBSPY_HINT = 'pip install "tscc[seismic]"'
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,191 +215,39 @@ def read_windows(
     >>> windows.starttime[1]  # doctest: +SKIP
     '2020-01-01T00:00:02.000000Z'
     """
-    obspy = _import_obspy()
-    settings = _check_settings(window, step, channels, bandpass, sampling_rate, gaps)
-    traces = _read_traces(obspy, source, format)
-    groups, skipped = _group_traces(traces, settings.components)
+    obspy = import_obspy()
+    settings = WindowSettings.check(
+        window, step, channels, bandpass, sampling_rate, gaps, format
+    )
+    traces = _read_traces(obspy, source, settings.format)
+    groups, skipped = group_traces(traces, settings.components)
     if not groups:
         raise ValueError(_no_group_message(traces, settings.components, skipped))
-    columns, rate = _cut_traces(obspy, groups, settings)
+    columns, rate = cut_traces(obspy, groups, settings)
     if not columns["X"]:
         raise ValueError(
             f"No window of {settings.window} s could be cut from {len(traces)} "
             "traces: every stretch of data "
-            + (
-                "covered by all channels "
-                if len(settings.components or "Z") > 1
-                else ""
-            )
+            + ("covered by all channels " if settings.n_channels > 1 else "")
             + "is shorter than the window."
         )
-    n_timestamps, n_channels = columns["X"][0].shape
+    arrays = window_arrays(columns, columns["X"][0].shape, dtype)
     return SeismicWindows(
-        X=_stack_windows(columns["X"], (n_timestamps, n_channels), dtype),
-        source=np.array(columns["source"], dtype=str),
-        trace_id=np.array(columns["trace_id"], dtype=str),
-        starttime=np.array(columns["starttime"], dtype=str),
-        sampling_rate=float(rate),
-        channels=settings.components or "",
+        **arrays, sampling_rate=float(rate), channels=settings.components or ""
     )
-
-
-class _Settings(NamedTuple):
-    """Checked windowing options, shared by read_windows and write_windows."""
-
-    window: float
-    step: float
-    components: str | None
-    bandpass: tuple | None
-    sampling_rate: float | None
-    gaps: str
-
-
-def _check_settings(window, step, channels, bandpass, sampling_rate, gaps):
-    window, step = _check_window(window, step)
-    components = _check_channels(channels)
-    if bandpass is not None:
-        bandpass = _check_bandpass(bandpass)
-    if gaps not in ("skip", "nan"):
-        raise ValueError(f"gaps must be 'skip' or 'nan', got {gaps!r}.")
-    if sampling_rate is not None and not sampling_rate > 0:
-        raise ValueError(f"sampling_rate must be positive, got {sampling_rate!r}.")
-    return _Settings(window, step, components, bandpass, sampling_rate, gaps)
-
-
-def _window_samples(settings, rate):
-    """Samples per window and between window starts at ``rate`` Hz."""
-    n_samples = int(round(settings.window * rate))
-    n_step = max(1, int(round(settings.step * rate)))
-    if n_samples < 1:
-        raise ValueError(
-            f"window={settings.window} s is shorter than one sample at {rate} Hz."
-        )
-    return n_samples, n_step
-
-
-def _cut_traces(obspy, groups, settings):
-    """Cut grouped traces (see :func:`_group_traces`) into windows.
-
-    The one code path of :func:`read_windows` (all traces at once) and
-    :func:`~tscc.io.write_windows` (one group of files at a time).
-
-    Returns
-    -------
-    columns : dict of str to list
-        ``"X"`` (one ``(n_timestamps, n_channels)`` float64 array per window),
-        ``"source"``, ``"trace_id"`` and ``"starttime"``, in window order.
-    rate : float
-        The sampling rate of the windows.
-    """
-    prepared = []
-    for key, by_channel in groups.items():
-        segments = [
-            _prepare_segments(
-                obspy, channel_traces, settings.bandpass, settings.sampling_rate
-            )
-            for channel_traces in by_channel
-        ]
-        prepared.append((key, by_channel, segments))
-    rate = _common_rate(prepared)
-    n_samples, n_step = _window_samples(settings, rate)
-    columns = {"X": [], "source": [], "trace_id": [], "starttime": []}
-    for key, by_channel, segments in prepared:
-        _cut_group(
-            columns,
-            trace_id=_group_id(key, settings.components),
-            originals=by_channel,
-            segments=segments,
-            rate=rate,
-            n_samples=n_samples,
-            n_step=n_step,
-            gaps=settings.gaps,
-        )
-    return columns, rate
-
-
-def _stack_windows(windows, shape, dtype):
-    """Windows as one array of ``dtype``, without a float64 copy of them all."""
-    out = np.empty((len(windows), *shape), dtype=dtype)
-    for i, values in enumerate(windows):
-        out[i] = values
-    return out
-
-
-def _import_obspy():
-    try:
-        import obspy
-    except ImportError as exc:
-        raise ImportError(
-            f"Reading seismic files needs ObsPy, which is not installed: {_OBSPY_HINT}"
-        ) from exc
-    return obspy
-
-
-def _check_window(window, step):
-    try:
-        window = float(window)
-        step = window if step is None else float(step)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"window and step must be numbers of seconds, got {window!r} and {step!r}."
-        ) from None
-    if not (np.isfinite(window) and window > 0):
-        raise ValueError(f"window must be a positive number of seconds, got {window}.")
-    if not (np.isfinite(step) and step > 0):
-        raise ValueError(f"step must be a positive number of seconds, got {step}.")
-    return window, step
-
-
-def _check_channels(channels):
-    if channels is None:
-        return None
-    if isinstance(channels, str):
-        letters = channels.strip().upper()
-    else:
-        letters = "".join(str(letter).strip().upper() for letter in channels)
-    if (
-        not letters
-        or len(set(letters)) != len(letters)
-        or not all(letter.isalnum() for letter in letters)
-    ):
-        raise ValueError(
-            "channels must be distinct component letters such as 'Z' or 'ENZ', "
-            f"got {channels!r}."
-        )
-    return letters
-
-
-def _check_bandpass(bandpass):
-    try:
-        freqmin, freqmax = (float(value) for value in bandpass)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"bandpass must be a pair (freqmin, freqmax) in Hz, got {bandpass!r}."
-        ) from None
-    if not 0 < freqmin < freqmax:
-        raise ValueError(
-            f"bandpass needs 0 < freqmin < freqmax, got ({freqmin}, {freqmax})."
-        )
-    return freqmin, freqmax
 
 
 def _read_traces(obspy, source, format):
     """All traces of ``source`` as a list of (trace, source name) pairs."""
-    items = source if isinstance(source, list | tuple) else [source]
-    if not items:
-        raise ValueError("No input given: source is an empty list.")
     traces = []
-    for item in items:
+    for item in source_items(source):
         if isinstance(item, obspy.Trace):
             traces.append((item.copy(), "<Stream>"))
         elif isinstance(item, obspy.Stream):
             traces.extend((trace.copy(), "<Stream>") for trace in item)
         elif isinstance(item, str | os.PathLike):
             for path in expand_paths(item):
-                traces.extend(
-                    (trace, path) for trace in _read_file(obspy, path, format)
-                )
+                traces.extend((trace, path) for trace in read_file(obspy, path, format))
         else:
             raise TypeError(
                 "source must be a path, glob pattern, directory, obspy Stream or "
@@ -402,41 +256,6 @@ def _read_traces(obspy, source, format):
     if not traces:
         raise ValueError(f"{source!s} holds no traces.")
     return traces
-
-
-def _read_file(obspy, path, format, headonly=False):
-    try:
-        stream = obspy.read(path, format=format, headonly=headonly)
-    except (TypeError, ValueError, OSError, NotImplementedError) as exc:
-        raise ValueError(
-            f"{path} is not a seismic file ObsPy can read (unknown format or "
-            f"damaged file: {exc})."
-        ) from exc
-    return list(stream)
-
-
-def _group_traces(traces, components):
-    """Traces by station (or by id): {key: [traces of channel 0, 1, ...]}."""
-    groups = {}
-    for trace, name in traces:
-        trace.stats.tscc_source = name
-        if components is None:
-            groups.setdefault(trace.id, [[]])[0].append(trace)
-            continue
-        component = trace.stats.channel[-1:].upper()
-        if component not in components:
-            continue
-        stats = trace.stats
-        key = (stats.network, stats.station, stats.location, stats.channel[:-1])
-        by_channel = groups.setdefault(key, [[] for _ in components])
-        by_channel[components.index(component)].append(trace)
-    skipped = {key for key, by_channel in groups.items() if not all(by_channel)}
-    groups = {
-        key: by_channel
-        for key, by_channel in sorted(groups.items())
-        if key not in skipped
-    }
-    return groups, skipped
 
 
 def _no_group_message(traces, components, skipped):
@@ -448,155 +267,3 @@ def _no_group_message(traces, components, skipped):
             f"(traces read: {shown})."
         )
     return f"No trace has one of the components {components!r} (traces read: {shown})."
-
-
-def _group_id(key, components):
-    if components is None:
-        return key
-    network, station, location, prefix = key
-    suffix = components if len(components) == 1 else "?"
-    return f"{network}.{station}.{location}.{prefix}{suffix}"
-
-
-def _prepare_segments(obspy, traces, bandpass, sampling_rate):
-    """Merge traces of one channel and return its contiguous float segments."""
-    stream = obspy.Stream([trace.copy() for trace in traces])
-    for trace in stream:
-        trace.data = np.asarray(trace.data, dtype=np.float64)
-    try:
-        stream.merge(method=1, fill_value=None)
-    except Exception as exc:  # ObsPy raises a bare Exception for mixed rates
-        raise ValueError(f"Cannot merge the traces of {traces[0].id}: {exc}") from exc
-    segments = stream.split()
-    for segment in segments:
-        if bandpass is not None:
-            _bandpass(segment, bandpass)
-        if (
-            sampling_rate is not None
-            and segment.stats.sampling_rate != sampling_rate
-            and segment.stats.npts > 1
-        ):
-            segment.resample(sampling_rate)
-    return list(segments)
-
-
-def _bandpass(segment, bandpass):
-    freqmin, freqmax = bandpass
-    nyquist = segment.stats.sampling_rate / 2
-    if freqmax >= nyquist:
-        raise ValueError(
-            f"bandpass freqmax={freqmax} Hz is not below the Nyquist frequency "
-            f"({nyquist} Hz) of {segment.id}."
-        )
-    if segment.stats.npts < 2:
-        return
-    segment.detrend("demean")
-    segment.detrend("linear")
-    segment.taper(max_percentage=0.05, type="cosine", max_length=1.0 / freqmin)
-    segment.filter(
-        "bandpass", freqmin=freqmin, freqmax=freqmax, corners=4, zerophase=True
-    )
-
-
-def _common_rate(prepared):
-    rates = {
-        segment.stats.sampling_rate
-        for _, _, segments in prepared
-        for channel in segments
-        for segment in channel
-    }
-    if len(rates) > 1:
-        shown = ", ".join(f"{rate:g}" for rate in sorted(rates))
-        raise ValueError(
-            f"The traces have different sampling rates ({shown} Hz); pass "
-            "sampling_rate= (--sampling-rate on the command line) to resample "
-            "them to one."
-        )
-    return rates.pop()
-
-
-def _intervals(spans):
-    """Merge half-open integer spans [(start, end), ...] into disjoint ones."""
-    merged = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return merged
-
-
-def _intersect(first, second):
-    out, i, j = [], 0, 0
-    while i < len(first) and j < len(second):
-        start = max(first[i][0], second[j][0])
-        end = min(first[i][1], second[j][1])
-        if start < end:
-            out.append([start, end])
-        if first[i][1] < second[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def _cut_group(
-    columns, *, trace_id, originals, segments, rate, n_samples, n_step, gaps
-):
-    """Append the windows of one station (or trace id) to ``columns``."""
-    reference = min(
-        segment.stats.starttime for channel in segments for segment in channel
-    )
-
-    def index(time):
-        return int(round((time - reference) * rate))
-
-    placed = [
-        [(index(segment.stats.starttime), segment.data) for segment in channel]
-        for channel in segments
-    ]
-    coverage = [
-        _intervals([(start, start + data.size) for start, data in channel])
-        for channel in placed
-    ]
-    stretches = coverage[0]
-    for channel in coverage[1:]:
-        if gaps == "skip":
-            stretches = _intersect(stretches, channel)
-        else:
-            stretches = _intervals([*map(tuple, stretches), *map(tuple, channel)])
-    # Source files, as sample spans of the traces as read (before merging).
-    origins = [
-        (
-            index(trace.stats.starttime),
-            index(trace.stats.endtime) + 1,
-            trace.stats.tscc_source,
-        )
-        for channel in originals
-        for trace in channel
-    ]
-    for first, last in stretches:
-        if last - first < n_samples:
-            continue
-        block = np.full((last - first, len(placed)), np.nan)
-        for c, channel in enumerate(placed):
-            for start, data in channel:
-                lo, hi = max(start, first), min(start + data.size, last)
-                if lo < hi:
-                    block[lo - first : hi - first, c] = data[lo - start : hi - start]
-        for offset in range(0, last - first - n_samples + 1, n_step):
-            values = block[offset : offset + n_samples]
-            if gaps == "nan" and not (~np.isnan(values).any(axis=1)).any():
-                continue
-            start = first + offset
-            names = sorted(
-                {
-                    name
-                    for lo, hi, name in origins
-                    if lo < start + n_samples and hi > start
-                }
-            )
-            columns["X"].append(values)
-            columns["source"].append(";".join(names))
-            columns["trace_id"].append(trace_id)
-            columns["starttime"].append(str(reference + start / rate))
