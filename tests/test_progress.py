@@ -60,7 +60,7 @@ def test_verbose_1_without_tqdm_prints_epoch_lines(X, capsys, monkeypatch):
 def test_messages_go_above_an_open_bar(capsys):
     pytest.importorskip("tqdm")
     progress = TrainingProgress(1)
-    with progress.phase("finetune", n_epochs=1, steps_per_epoch=2):
+    with progress.phase("finetune", n_steps=2):
         progress.message("centre update: 5.0% of the labels changed")
     err = capsys.readouterr()
     assert "[TSCC] centre update: 5.0% of the labels changed" in err.out + err.err
@@ -69,7 +69,7 @@ def test_messages_go_above_an_open_bar(capsys):
 def test_a_phase_of_no_epochs_opens_no_bar(capsys):
     pytest.importorskip("tqdm")
     progress = TrainingProgress(1)
-    with progress.phase("finetune", n_epochs=0, steps_per_epoch=5):
+    with progress.phase("finetune", n_steps=0):
         progress.step(np.float32(1.0))
     assert capsys.readouterr() == ("", "")
 

@@ -586,3 +586,46 @@ def test_receptive_width_is_what_the_encoder_sees(depth):
     seen = torch.nonzero(x.grad[0, :, 0]).flatten()
     half = (width - 1) // 2
     assert (seen.min().item(), seen.max().item()) == (centre - half, centre + half)
+
+
+# ------------------------------------------------------- block recomputation
+
+
+def test_recomputed_blocks_give_the_same_gradients_bit_for_bit():
+    torch.manual_seed(0)
+    encoder = TSEncoder(**ENCODER, dropout=0.0)
+    x = torch.randn(5, 16, 1)
+    gradients = []
+    for recompute in (False, True):
+        encoder.zero_grad()
+        encoder.recompute_blocks = recompute
+        encoder(
+            x, mask="random", generator=torch.Generator().manual_seed(1)
+        ).sum().backward()
+        gradients.append([p.grad.clone() for p in encoder.parameters()])
+    for plain, recomputed in zip(*gradients, strict=True):
+        assert torch.equal(plain, recomputed)
+
+
+def test_large_steps_recompute_their_blocks(monkeypatch):
+    encoder = TSEncoder(**ENCODER)
+    assert not tscc.training.recompute_blocks(encoder, [(64, 500, 1)] * 2)
+    monkeypatch.setattr(tscc.training, "_ACTIVATION_BUDGET", 1000)
+    assert tscc.training.recompute_blocks(encoder, [(64, 500, 1)] * 2)
+    assert encoder.recompute_blocks
+
+
+def test_a_fit_that_recomputes_its_blocks_is_the_same_fit(monkeypatch):
+    from _shared import TINY
+
+    from tscc import TSCCClusterer
+
+    X, _ = two_shapes()
+    plain = TSCCClusterer(**TINY).fit(X)
+    monkeypatch.setattr(tscc.training, "_ACTIVATION_BUDGET", 0)
+    recomputed = TSCCClusterer(**TINY).fit(X)
+    assert recomputed.encoder_.recompute_blocks
+    np.testing.assert_array_equal(plain.transform(X), recomputed.transform(X))
+    assert [h["contrastive"] for h in plain.history_] == [
+        h["contrastive"] for h in recomputed.history_
+    ]

@@ -7,6 +7,7 @@ The encoder maps a batch of series ``(batch, n_timestamps, n_channels)`` to one
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 __all__ = [
     "FEATURE_NORMS",
@@ -186,6 +187,15 @@ class TSEncoder(nn.Module):
         to unit length. It has no weights, so it changes nothing in the
         per-timestamp output or in the contrastive loss.
 
+    Attributes
+    ----------
+    recompute_blocks : bool
+        When True, a forward pass with gradients keeps only each block's input
+        and recomputes the block in the backward pass: the memory of the
+        activations falls several times, for about a third more time per step,
+        and the results do not change. The training loop sets it for large
+        steps (:func:`~tscc.training.recompute_blocks`).
+
     Notes
     -----
     NaN in the input marks a missing timestamp: every channel of that timestamp
@@ -233,6 +243,10 @@ class TSEncoder(nn.Module):
             in_channels = out_channels
         self.blocks = nn.Sequential(*blocks)
         self.repr_dropout = nn.Dropout(p=dropout)
+        #: Recompute each block's activations in the backward pass instead of
+        #: keeping them (training only): a switch of the training loop, not
+        #: of the weights, so it changes no result (see ``recompute_blocks``).
+        self.recompute_blocks = False
 
     def forward(self, x, mask=None, generator=None):
         """Encode a batch of series.
@@ -288,7 +302,17 @@ class TSEncoder(nn.Module):
             )
         keep = observed if mask is None else observed & mask
         h = h * keep.unsqueeze(-1).to(h.dtype)
-        return self.repr_dropout(self.blocks(h))  # B x T x R
+        return self.repr_dropout(self._blocks(h))  # B x T x R
+
+    def _blocks(self, h):
+        if not (self.recompute_blocks and torch.is_grad_enabled()):
+            return self.blocks(h)
+        # Only each block's input is kept for backward; its inner activations
+        # (GELUs, the taps of both convolutions) are computed again there.
+        # The blocks draw no random numbers, so the recomputation is exact.
+        for block in self.blocks:
+            h = checkpoint(block, h, use_reentrant=False, preserve_rng_state=False)
+        return h
 
 
 def rebuild_encoder(encoder_kwargs, state_dict, device):

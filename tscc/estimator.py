@@ -89,11 +89,22 @@ class TSCCClusterer(
         timestamps, covers the training series (6 for 500 timestamps). Deeper
         blocks add no context, only per-timestamp capacity: ``"auto"`` is
         faster, at some cost in quality on short series.
-    pretrain_epochs : int, default=25
-        Epochs of contrastive pretraining.
-    finetune_epochs : int, default=25
-        Epochs of joint contrastive and clustering fine-tuning; 0 gives
-        "pretraining + K-means".
+    pretrain_steps : int, default=200
+        Optimizer steps of contrastive pretraining. The budget does not
+        grow with the number of series: the steps walk through random
+        permutations of the training series (epochs), the last one cut where
+        the budget ends.
+    finetune_steps : int, default=200
+        Optimizer steps of joint contrastive and clustering fine-tuning; 0
+        gives "pretraining + K-means".
+    pretrain_epochs : int or None, default=None
+        Pretrain for this many epochs (passes over the training series)
+        instead of ``pretrain_steps``, a budget that grows with the data.
+        The paper's schedule is ``pretrain_epochs=25, finetune_epochs=25``
+        with ``batch_size=64`` and ``depth=10``.
+    finetune_epochs : int or None, default=None
+        Fine-tune for this many epochs instead of ``finetune_steps``; 0
+        gives "pretraining + K-means".
     batch_size : int, default=64
         Series per optimizer step and per encoding batch; need not divide the
         number of series, and may exceed it.
@@ -201,11 +212,13 @@ class TSCCClusterer(
         Number of hidden encoder blocks used (``depth``, or its resolution of
         "auto"); the encoder has one block more.
     n_iter_ : int
-        Fine-tuning epochs run (fewer than ``finetune_epochs`` after an early
-        stop by ``tol`` or an interruption).
+        Fine-tuning epochs run, the last one maybe partial (fewer than the
+        budget's after an early stop by ``tol`` or an interruption).
     history_ : list of dict
-        One entry per epoch: ``phase`` ("pretrain" or "finetune"), ``epoch``,
-        ``contrastive`` and ``cluster`` (mean losses), ``seconds``.
+        One entry per epoch (pass over the training series; the last of a
+        phase is cut where its step budget ends): ``phase`` ("pretrain" or
+        "finetune"), ``epoch``, ``contrastive`` and ``cluster`` (mean losses),
+        ``steps`` (optimizer steps) and ``seconds``.
     device_ : str
         Device the encoder lives on.
     precision_ : str
@@ -288,8 +301,10 @@ class TSCCClusterer(
         "repr_dims": [Interval(Integral, 1, None, closed="left")],
         "hidden_dims": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_steps": [Interval(Integral, 0, None, closed="left")],
+        "finetune_steps": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), None],
+        "finetune_epochs": [Interval(Integral, 0, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "finetune_lr": [Interval(Real, 0, None, closed="neither")],
@@ -326,8 +341,10 @@ class TSCCClusterer(
         repr_dims=32,
         hidden_dims=64,
         depth=10,
-        pretrain_epochs=25,
-        finetune_epochs=25,
+        pretrain_steps=200,
+        finetune_steps=200,
+        pretrain_epochs=None,
+        finetune_epochs=None,
         batch_size=64,
         lr=1e-3,
         finetune_lr=1e-4,
@@ -353,6 +370,8 @@ class TSCCClusterer(
         self.repr_dims = repr_dims
         self.hidden_dims = hidden_dims
         self.depth = depth
+        self.pretrain_steps = pretrain_steps
+        self.finetune_steps = finetune_steps
         self.pretrain_epochs = pretrain_epochs
         self.finetune_epochs = finetune_epochs
         self.batch_size = batch_size
@@ -441,7 +460,7 @@ class TSCCClusterer(
         progress.message(f"K-means initialisation of {self.n_clusters} centres")
         features, centers = initial_clusters(encoder, series, settings)
         self.n_iter_ = 0
-        if completed and settings.finetune_epochs > 0:
+        if completed and settings.trains("finetune"):
             clusters, history, _ = finetune_encoder(
                 encoder, series, features, centers, settings, progress
             )

@@ -48,7 +48,7 @@ class TrainingProgress:
     --------
     >>> from tscc.progress import TrainingProgress
     >>> progress = TrainingProgress(verbose=2)
-    >>> with progress.phase("pretrain", n_epochs=2, steps_per_epoch=3):
+    >>> with progress.phase("pretrain", n_steps=6):
     ...     progress.epoch("pretrain", 1, 2, {"contrastive": 1.5, "cluster": 0.0,
     ...                                       "seconds": 0.25})
     [TSCC] pretrain epoch 1/2: contrastive=1.5000 (0.2s)
@@ -68,27 +68,25 @@ class TrainingProgress:
         return self.verbose == 1 and _tqdm() is not None
 
     @contextmanager
-    def phase(self, phase, n_epochs, steps_per_epoch):
-        """Show a bar over the ``n_epochs * steps_per_epoch`` steps of a phase.
+    def phase(self, phase, n_steps):
+        """Show a bar over the ``n_steps`` optimizer steps of a phase.
 
         Parameters
         ----------
         phase : {"pretrain", "finetune"}
             The training phase.
-        n_epochs : int
-            Epochs the phase will run at most.
-        steps_per_epoch : int
-            Optimizer steps per epoch.
+        n_steps : int
+            Optimizer steps the phase will run at most (its budget).
 
         Yields
         ------
         None
         """
-        if not self.uses_bar or n_epochs == 0:
+        if not self.uses_bar or n_steps == 0:
             yield
             return
         self._bar = _tqdm()(
-            total=n_epochs * steps_per_epoch,
+            total=n_steps,
             desc=PHASE_NAMES[phase],
             unit="step",
             dynamic_ncols=True,

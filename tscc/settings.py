@@ -106,13 +106,15 @@ class TrainingSettings:
     device: str = _pretraining()
     seed: int = _pretraining()
     # pretraining
-    pretrain_epochs: int = _pretraining()
+    pretrain_steps: int = _pretraining()
+    pretrain_epochs: int | None = _pretraining()
     lr: float = _pretraining()
     # K-means initialisation
     n_clusters: int = None
     n_init: int = None
     # fine-tuning
-    finetune_epochs: int = None
+    finetune_steps: int = None
+    finetune_epochs: int | None = None
     finetune_lr: float = None
     m: float = None
     cluster_loss: str = None
@@ -182,6 +184,11 @@ class TrainingSettings:
     def cluster_term(self):
         """The fine-tuning clustering term (:class:`~tscc.losses.ClusterLoss`)."""
         return CLUSTER_LOSSES[self.cluster_loss]
+
+    def trains(self, phase):
+        """Whether ``phase`` ("pretrain" or "finetune") takes any step."""
+        epochs = getattr(self, f"{phase}_epochs")
+        return (epochs if epochs is not None else getattr(self, f"{phase}_steps")) > 0
 
     def pretraining_key(self):
         """The settings pretraining depends on, as a dict: its cache key.

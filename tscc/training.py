@@ -36,6 +36,7 @@ from .progress import PHASE_NAMES, TrainingProgress
 from .series import as_float_tensor, as_series
 
 __all__ = [
+    "Budget",
     "ClusterState",
     "StepLoss",
     "Streams",
@@ -46,6 +47,7 @@ __all__ = [
     "train_epoch",
     "run_epochs",
     "check_finite_losses",
+    "recompute_blocks",
 ]
 
 
@@ -67,6 +69,57 @@ class Streams:
     order: object
     crops: object
     masks: torch.Generator
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The optimizer steps of a training phase, counted out in epochs.
+
+    A phase trains for a number of optimizer steps; they walk through
+    consecutive epochs (random permutations of the training series), and the
+    last epoch stops where the budget ends. An epoch count is the same budget
+    expressed in whole epochs.
+
+    Parameters
+    ----------
+    n_steps : int
+        Optimizer steps of the phase (of each rank, in a distributed fit).
+    steps_per_epoch : int
+        Optimizer steps of a whole epoch.
+
+    Examples
+    --------
+    >>> from tscc.training import Budget
+    >>> budget = Budget(n_steps=10, steps_per_epoch=4)
+    >>> budget.n_epochs, [budget.steps_in(epoch) for epoch in (1, 2, 3)]
+    (3, [None, None, 2])
+    """
+
+    n_steps: int
+    steps_per_epoch: int
+
+    @classmethod
+    def of_phase(cls, settings, phase, n_series, ranks):
+        """The budget of ``phase`` ("pretrain" or "finetune") over ``n_series``.
+
+        ``settings.<phase>_epochs`` whole epochs when set, else
+        ``settings.<phase>_steps`` steps.
+        """
+        steps_per_epoch = math.ceil(ranks.share_length(n_series) / settings.batch_size)
+        epochs = getattr(settings, f"{phase}_epochs")
+        if epochs is not None:
+            return cls(epochs * steps_per_epoch, steps_per_epoch)
+        return cls(getattr(settings, f"{phase}_steps"), steps_per_epoch)
+
+    @property
+    def n_epochs(self):
+        """Epochs the steps walk through, the last one maybe partial."""
+        return math.ceil(self.n_steps / self.steps_per_epoch)
+
+    def steps_in(self, epoch):
+        """Steps of one-based ``epoch``: None for a whole epoch, else its share."""
+        left = self.n_steps - (epoch - 1) * self.steps_per_epoch
+        return None if left >= self.steps_per_epoch else left
 
 
 @dataclass
@@ -95,6 +148,37 @@ class ClusterState:
 
     def __post_init__(self):
         self.labels = squared_distances(self.features, self.centers).argmin(dim=1)
+
+
+# Bytes kept for backward per block, series, timestamp and hidden channel
+# (the block's input, both GELUs and both convolutions' taps, in the
+# precision of the layers), and the most a step may keep before its blocks
+# are recomputed in the backward pass instead (a laptop's share of memory).
+_ACTIVATION_BYTES_PER_VALUE = 40
+_ACTIVATION_BUDGET = 2 * 2**30
+
+
+def recompute_blocks(encoder, shapes):
+    """Switch the encoder's block recomputation on when a step would keep too much.
+
+    Parameters
+    ----------
+    encoder : TSEncoder
+    shapes : list of tuple
+        ``(series, timestamps, channels)`` of the passes with gradients that
+        one step makes through the encoder.
+
+    Returns
+    -------
+    recompute : bool
+        Whether the step's activations would exceed the budget, and so the
+        blocks recompute them in the backward pass (no change in results).
+    """
+    values = sum(shape[0] * shape[1] for shape in shapes)
+    hidden = encoder.input_fc.out_features
+    kept = values * hidden * len(encoder.blocks) * _ACTIVATION_BYTES_PER_VALUE
+    encoder.recompute_blocks = kept > _ACTIVATION_BUDGET
+    return encoder.recompute_blocks
 
 
 class StepLoss(nn.Module):
@@ -152,6 +236,7 @@ class StepLoss(nn.Module):
         if self.settings.augment == "waveform":
             view1 = perturb_waveforms(view1, generator)
             view2 = perturb_waveforms(view2, generator)
+        recompute_blocks(self.encoder, [view1.shape, view2.shape])
         z1 = self.encoder(view1, mask="random", generator=generator)
         z2 = self.encoder(view2, mask="random", generator=generator)
         overlap = plan.overlap_length
@@ -178,6 +263,7 @@ class StepLoss(nn.Module):
         subset = batch[:n_cluster]
         if len(subset) < term.min_series:
             return zero
+        recompute_blocks(self.encoder, [subset.shape])
         features = self.encoder.pool(self.encoder(subset), observed_timestamps(subset))
         sq_distances = squared_distances(features, centers)
         memberships = fuzzy_memberships(sq_distances.detach(), settings.m)
@@ -185,7 +271,15 @@ class StepLoss(nn.Module):
 
 
 def train_epoch(
-    model, optimizer, series, settings, streams, centers=None, progress=None, ranks=None
+    model,
+    optimizer,
+    series,
+    settings,
+    streams,
+    centers=None,
+    progress=None,
+    ranks=None,
+    max_steps=None,
 ):
     """Run one epoch of contrastive (and, with ``centers``, clustering) training.
 
@@ -212,12 +306,16 @@ def train_epoch(
         The processes training together (:func:`~tscc.distributed.current_ranks`
         when None): each takes its share of the epoch's permutation, and they
         agree at every step whether to go on.
+    max_steps : int, default=None
+        Stop after this many optimizer steps, before the end of the epoch's
+        permutation (the last epoch of a step budget); ``None`` runs it all.
 
     Returns
     -------
     losses : dict
         Mean ``contrastive`` and ``cluster`` loss per series over the epoch
-        (over all ranks), and the epoch's wall time ``seconds``.
+        (over all ranks), the optimizer ``steps`` it took and its wall time
+        ``seconds``.
     """
     start_time = time.perf_counter()
     series = as_series(series)
@@ -225,6 +323,8 @@ def train_epoch(
     device = settings.torch_device
     model.train()
     order = ranks.epoch_share(torch.as_tensor(streams.order.permutation(len(series))))
+    if max_steps is not None:
+        order = order[: max_steps * settings.batch_size]
     totals = torch.zeros(2, dtype=torch.float64, device=device)
     for start in range(0, len(order), settings.batch_size):
         batch = as_float_tensor(series.take(order[start : start + settings.batch_size]))
@@ -253,6 +353,7 @@ def train_epoch(
     return {
         "contrastive": contrastive_mean,
         "cluster": cluster_mean,
+        "steps": math.ceil(len(order) / settings.batch_size),
         "seconds": time.perf_counter() - start_time,
     }
 
@@ -296,6 +397,7 @@ def pretrain_encoder(series, settings, progress=None):
     with _phase_streams(*phase_seeds, settings, ranks) as streams:
         encoder = TSEncoder(**settings.encoder_kwargs).to(device)
         model, optimizer = _trainer(encoder, settings, settings.lr, ranks)
+        budget = Budget.of_phase(settings, "pretrain", len(series), ranks)
 
         def run_epoch(epoch):
             return train_epoch(
@@ -306,13 +408,12 @@ def pretrain_encoder(series, settings, progress=None):
                 streams,
                 progress=progress,
                 ranks=ranks,
+                max_steps=budget.steps_in(epoch),
             )
 
-        epochs = settings.pretrain_epochs
-        steps = _steps_per_epoch(len(series), settings, ranks)
-        with progress.phase("pretrain", epochs, steps), ranks.deferred_interrupt():
+        with progress.phase("pretrain", budget.n_steps), ranks.deferred_interrupt():
             history, completed = run_epochs(
-                "pretrain", epochs, run_epoch, encoder, progress
+                "pretrain", budget.n_epochs, run_epoch, encoder, progress
             )
     state = {name: t.detach().cpu() for name, t in encoder.state_dict().items()}
     return state, history, completed
@@ -399,7 +500,8 @@ def finetune_encoder(encoder, series, features, centers, settings, progress=None
     ranks = current_ranks()
     # each rank keeps the features of its own block of series
     clusters = ClusterState(centers, features[ranks.shard(len(series))])
-    epochs = settings.finetune_epochs
+    budget = Budget.of_phase(settings, "finetune", len(series), ranks)
+    epochs = budget.n_epochs
     phase_seeds = (seeds.finetune_torch, seeds.finetune_crop)
     with _phase_streams(*phase_seeds, settings, ranks) as streams:
         model, optimizer = _trainer(encoder, settings, settings.finetune_lr, ranks)
@@ -415,6 +517,7 @@ def finetune_encoder(encoder, series, features, centers, settings, progress=None
                 centers=clusters.centers,
                 progress=progress,
                 ranks=ranks,
+                max_steps=budget.steps_in(epoch),
             )
             if epoch % settings.center_update_interval == 0 and epoch < epochs:
                 clusters = update_clusters(
@@ -427,8 +530,7 @@ def finetune_encoder(encoder, series, features, centers, settings, progress=None
                     )
             return losses
 
-        steps = _steps_per_epoch(len(series), settings, ranks)
-        with progress.phase("finetune", epochs, steps), ranks.deferred_interrupt():
+        with progress.phase("finetune", budget.n_steps), ranks.deferred_interrupt():
             history, completed = run_epochs(
                 "finetune",
                 epochs,
@@ -500,11 +602,6 @@ def _trainer(encoder, settings, lr, ranks):
     """The step's losses (wrapped for gradient averaging) and their optimizer."""
     model = ranks.wrap(StepLoss(encoder, settings), settings.torch_device)
     return model, torch.optim.AdamW(encoder.parameters(), lr=lr)
-
-
-def _steps_per_epoch(n_series, settings, ranks):
-    """Optimizer steps of an epoch of each rank."""
-    return math.ceil(ranks.share_length(n_series) / settings.batch_size)
 
 
 def run_epochs(phase, n_epochs, run_epoch, encoder, progress, should_stop=None):

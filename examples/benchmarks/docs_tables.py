@@ -63,6 +63,8 @@ CURRENT = (
     "quality_anchors",
 )
 AUGMENT = "quality_augment_waveform"
+# The step budgets of the defaults (issue 27), against the paper's schedule.
+STEPS_200 = ("quality_steps200",)
 
 
 # ---------------------------------------------------------------------------
@@ -376,6 +378,18 @@ def runs_table(name):
 @table("quality")
 def _():
     return quality_tables(CURRENT)
+
+
+@table("time-to-quality")
+def _():
+    columns = [
+        Column("paper schedule: 25 + 25 epochs", CURRENT[:4]),
+        Column("defaults: 200 + 200 steps", STEPS_200),
+        Column("pretraining + K-means, 200 steps", STEPS_200, PRETRAIN),
+    ]
+    sets = ("synthetic", *REAL)
+    body = compare(columns, sets, scores=("nmi", "seconds"), seeds=True)
+    return f"{body}\n\n{sources(*CURRENT[:4], *STEPS_200)}"
 
 
 @table("targets")

@@ -12,6 +12,11 @@ For each size it times, in one process and one run:
   backward per step with AdamW and nothing else;
 
 and reports series/s, the ratios that matter, and the process's peak RSS.
+Beside each, the CPU's (or GPU's) matrix-multiply floor: the time of the bare
+``torch.matmul`` products that the encoder's blocks must do (forward and
+backward at the crops a pretraining epoch draws; forward at the full length
+for ``transform``), in the precision used, in the same process, and the
+efficiency, floor time over measured time.
 Then it times a ``GridSearchCV`` over ``n_clusters`` with and without the
 ``memory`` cache of the pretrained encoder (``--grid NxT``, "none" to skip).
 
@@ -19,9 +24,17 @@ The reference always runs in float32; ``--precision float32 bfloat16`` times
 TSCCClusterer in both (default: "auto", bfloat16 where the hardware has
 bfloat16 matrix units).
 
+``--default-fit NxT`` instead times what a user waits for: ``fit_predict``
+of ``TSCCClusterer(n_clusters=2)`` at its defaults, first thing in a fresh
+process, on ``make_microseismic(N, T)`` (4928 x 500 is the paper's size), and
+prints the wall time, NMI / ACC against the generator's labels and the peak
+RSS; ``--set name=value`` changes a parameter (e.g. the paper's schedule,
+``--set pretrain_epochs=25 --set finetune_epochs=25``).
+
 Run:  python examples/benchmarks/speed.py            (paper size, 1 epoch each)
       python examples/benchmarks/speed.py --quick    (small smoke run)
       python examples/benchmarks/speed.py --sizes 1000x128 1000x500 --device cuda
+      python examples/benchmarks/speed.py --default-fit 4928x500 --seeds 0 1 2
 """
 
 import argparse
@@ -142,6 +155,87 @@ def reference_epoch(X, batch_size, device, rng):
 # ---------------------------------------------------------------- tscc timing
 
 
+# --------------------------------------------------------- matmul floor
+
+
+def _block_products(rows, hidden=64, repr_dims=32, depth=10):
+    """(m, k, n) of the matrix products of the encoder's blocks on ``rows``.
+
+    Each block's two convolutions are one product each of the three stacked
+    taps ``(rows, 3 C_in)`` with the weights ``(3 C_in, C_out)``; the output
+    block adds its residual projection. The input projection (one channel
+    in) is too small to count.
+    """
+    channels = [hidden] * (depth + 1) + [repr_dims]
+    products = []
+    for c_in, c_out in zip(channels[:-1], channels[1:], strict=True):
+        products += [(rows, 3 * c_in, c_out), (rows, 3 * c_out, c_out)]
+    products.append((rows, hidden, repr_dims))
+    return products
+
+
+def _pass_products(rows, backward):
+    """Products of a forward (and backward) pass over ``rows`` timestamps."""
+    products = []
+    for m, k, n in _block_products(rows):
+        products.append((m, k, n))  # forward: activations x weights
+        if backward:
+            products.append((m, n, k))  # gradient of the activations
+            products.append((k, m, n))  # gradient of the weights
+    return products
+
+
+def _time_products(products, dtype, device, repeats=3):
+    """Seconds of the bare ``torch.matmul`` of ``products``, best of ``repeats``."""
+    operands = {}
+    for m, k, n in set(products):
+        a = torch.randn(m, k, device=device).to(dtype)
+        b = torch.randn(k, n, device=device).to(dtype)
+        operands[(m, k, n)] = (a, b)
+    best = float("inf")
+    with torch.inference_mode():
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            for shape in products:
+                torch.matmul(*operands[shape])
+            _sync(device)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def pretraining_floor_seconds(n, t, batch_size, dtype, device, seed):
+    """Matmul floor of a pretraining epoch: the blocks' products at its crops.
+
+    The crops are drawn as training draws them (:func:`tscc.augmentation.draw_crops`,
+    the two views of every batch); the floor is the time of the bare products
+    that the blocks' forward and backward passes must do on them, summed over
+    the epoch's steps.
+    """
+    from tscc.augmentation import draw_crops
+
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        rows = min(batch_size, n - start)
+        plan = draw_crops(rows, t, 2, rng)
+        lengths = (
+            plan.overlap_end - plan.left_start,
+            plan.right_end - plan.overlap_start,
+        )
+        products = []
+        for length in lengths:
+            products += _pass_products(rows * length, backward=True)
+        total += _time_products(products, dtype, device, repeats=1)
+    return total
+
+
+def encoding_floor_series_per_s(t, batch_size, dtype, device):
+    """Matmul floor of ``transform``: series/s of the blocks' forward products."""
+    seconds = _time_products(_pass_products(batch_size * t, False), dtype, device)
+    return batch_size / seconds
+
+
 def _sync(device):
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
@@ -205,6 +299,13 @@ def run_size(n, t, device, precision, seed, reference):
         "fresh_transform_series_per_s": n / fresh,
         "finetune_over_pretrain": fine / pre,
     }
+    dtype = torch.bfloat16 if used == "bfloat16" else torch.float32
+    floor = pretraining_floor_seconds(n, t, 64, dtype, device, seed)
+    row["pretrain_floor_series_per_s"] = n / floor
+    row["pretrain_efficiency"] = floor / pre
+    encoding_floor = encoding_floor_series_per_s(t, 64, dtype, device)
+    row["transform_floor_series_per_s"] = encoding_floor
+    row["fresh_transform_efficiency"] = (n / fresh) / encoding_floor
     if reference:
         ref = reference_epoch(X, 64, device, np.random.default_rng(seed))
         row["reference_series_per_s"] = n / ref
@@ -271,6 +372,64 @@ def grid_search_saving(n, t, device, precision, seed):
     return result
 
 
+def default_fit(size, device, seed, params):
+    """``fit_predict`` at the defaults (plus ``params``), in this fresh process."""
+    from tscc import TSCCClusterer, clustering_scores, make_microseismic
+
+    n, t = map(int, size.split("x"))
+    X, y = make_microseismic(n_samples=n, n_timestamps=t, random_state=0)
+    start = time.perf_counter()
+    clusterer = TSCCClusterer(n_clusters=2, device=device, random_state=seed, **params)
+    labels = clusterer.fit_predict(X)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    scores = clustering_scores(y, labels)
+    return {
+        "default_fit": size,
+        "seed": seed,
+        "params": params,
+        "seconds": seconds,
+        "nmi": float(scores["nmi"]),
+        "acc": float(scores["acc"]),
+        "precision": clusterer.precision_,
+        "optimizer_steps": sum(h["steps"] for h in clusterer.history_),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def run_default_fits(args):
+    """One fresh process per seed; print and return their rows."""
+    rows = []
+    for seed in args.seeds:
+        cmd = [sys.executable, __file__, "--fit-child", args.default_fit]
+        cmd += ["--device", args.device, "--seed", str(seed)]
+        for setting in args.set:
+            cmd += ["--set", setting]
+        run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        row = json.loads(run.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"default fit {row['default_fit']} seed {seed} {row['params'] or ''}: "
+            f"{row['seconds']:.1f} s wall ({row['optimizer_steps']} steps, "
+            f"{row['precision']}, {row['torch_threads']} threads), "
+            f"NMI {row['nmi']:.3f}, ACC {row['acc']:.3f}, "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+    return rows
+
+
+def _literal_settings(settings):
+    import ast
+
+    params = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        params[name] = ast.literal_eval(value)
+    return params
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=None, help="NxT, e.g. 4928x500")
@@ -297,8 +456,34 @@ def main():
         action="store_true",
         help="opt in to tscc.heap.keep_freed_memory() in each timed process",
     )
+    parser.add_argument(
+        "--default-fit",
+        default=None,
+        metavar="NxT",
+        help="time fit_predict at the defaults in a fresh process (e.g. 4928x500)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --default-fit: a TSCCClusterer parameter (a Python literal)",
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--fit-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.fit_child:
+        params = _literal_settings(args.set)
+        print(json.dumps(default_fit(args.fit_child, args.device, args.seed, params)))
+        return
+    if args.default_fit:
+        rows = run_default_fits(args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"command": " ".join(sys.argv), "rows": rows}, f, indent=2)
+        return
 
     if args.one:  # child process: one size, so that peak memory is its own
         if args.keep_freed_memory:
@@ -331,8 +516,12 @@ def main():
         ("pretrain_series_per_s", "pretrain/s", ".1f"),
         ("finetune_series_per_s", "finetune/s", ".1f"),
         ("finetune_over_pretrain", "ft/pt", ".2f"),
+        ("pretrain_floor_series_per_s", "pretrain floor/s", ".1f"),
+        ("pretrain_efficiency", "pretrain / floor", ".2f"),
         ("fresh_transform_series_per_s", "fresh transform/s", ".0f"),
         ("transform_series_per_s", "transform/s", ".0f"),
+        ("transform_floor_series_per_s", "transform floor/s", ".0f"),
+        ("fresh_transform_efficiency", "fresh transform / floor", ".2f"),
         ("reference_series_per_s", "reference/s", ".1f"),
         ("speedup_over_reference", "speed-up", ".2f"),
         ("peak_rss_mb", "peak RSS MB", ".0f"),
