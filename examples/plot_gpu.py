@@ -21,7 +21,7 @@ This example fits the same data in both precisions on whatever device is
 present, times them, and moves the fitted model to the CPU with ``save`` and
 ``load(device="cpu")``, as one does with a model trained on a GPU server and
 used on a laptop. It runs on a CPU-only machine too. The full run uses the
-paper's data size (4928 waveforms of 500 samples) and, on a GPU, the default
+paper's data size (4928 waveforms of 500 samples) and, on a GPU, the paper's
 25 + 25 epochs; on a CPU it times 2 + 2 epochs of the default architecture.
 With ``TSCC_QUICK=1`` (as in the documentation build) data and model are tiny:
 **a smoke run** of the code path, whose speeds and scores say nothing about a

@@ -7,8 +7,8 @@ of a :class:`~sklearn.pipeline.Pipeline` behind the waveform preprocessing and
 is tuned with :class:`~sklearn.model_selection.GridSearchCV` like any other.
 
 About 40 % of the cost of a default fit is the contrastive pretraining of the
-encoder (25 epochs, against 25 fine-tuning epochs of about 1.4 times the
-cost), and pretraining does not depend on ``n_clusters``, ``m``,
+encoder (as many steps as fine-tuning, whose steps cost about 1.4 times
+more), and pretraining does not depend on ``n_clusters``, ``m``,
 ``cluster_weight`` or any other fine-tuning parameter. With ``memory=`` (a
 cache directory) the pretrained encoder is cached, keyed by the training data
 and the pretraining parameters, so a grid over clustering parameters

@@ -103,7 +103,39 @@ def test_a_budget_of_epochs_is_their_steps_on_each_rank():
     from _shared import tiny_settings
 
     settings = tiny_settings(pretrain_epochs=3, batch_size=4)
-    assert Budget.of_phase(settings, "pretrain", 22, Ranks()) == Budget(18, 6)
-    assert Budget.of_phase(settings, "pretrain", 22, Ranks(0, 2)) == Budget(9, 3)
+    shape = (22, 10, 1)
+    assert Budget.of_phase(settings, "pretrain", shape, Ranks()) == Budget(18, 6)
+    assert Budget.of_phase(settings, "pretrain", shape, Ranks(0, 2)) == Budget(9, 3)
     settings = tiny_settings(pretrain_epochs=None, pretrain_steps=5, batch_size=4)
-    assert Budget.of_phase(settings, "pretrain", 22, Ranks(1, 2)) == Budget(5, 3)
+    assert Budget.of_phase(settings, "pretrain", shape, Ranks(1, 2)) == Budget(5, 3)
+
+
+@pytest.mark.parametrize(
+    ("shape", "batch_size", "max_train_length", "expected"),
+    [
+        ((462, 400), 64, 3000, 200),  # PhaseNet: the paper's 25 epochs of 8 steps
+        ((1096, 24), 64, 3000, 450),  # ItalyPowerDemand: 25 epochs of 18 steps
+        ((4928, 500), 64, 3000, 200),  # the paper's size: capped
+        ((100_000, 500), 64, 3000, 200),  # an archive: the same cost
+        ((4928, 500), 32, 3000, 400),  # half the series per step, twice the steps
+        ((4928, 5000), 64, 1000, 100),  # crops cut to max_train_length
+    ],
+)
+def test_auto_steps_are_the_papers_epochs_up_to_a_bounded_cost(
+    shape, batch_size, max_train_length, expected
+):
+    from _shared import tiny_settings
+
+    settings = tiny_settings(
+        pretrain_epochs=None,
+        pretrain_steps="auto",
+        batch_size=batch_size,
+        max_train_length=max_train_length,
+    )
+    assert Budget.of_phase(settings, "pretrain", shape, Ranks()).n_steps == expected
+
+
+def test_auto_steps_reach_the_estimator(monkeypatch):
+    X, _ = two_shapes(n_per_class=10)  # 3 steps an epoch: 25 epochs
+    est = TSCCClusterer(**{**STEPS, "pretrain_steps": "auto", "finetune_steps": 0})
+    assert sum(phase_steps(est.fit(X), "pretrain")) == 75

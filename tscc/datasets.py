@@ -24,6 +24,7 @@ __all__ = [
     "make_microseismic",
 ]
 
+
 def load_npz_dataset(path, *, return_names=False):
     """Load a labelled waveform data set from an ``.npz`` archive.
 

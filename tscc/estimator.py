@@ -89,14 +89,17 @@ class TSCCClusterer(
         timestamps, covers the training series (6 for 500 timestamps). Deeper
         blocks add no context, only per-timestamp capacity: ``"auto"`` is
         faster, at some cost in quality on short series.
-    pretrain_steps : int, default=200
-        Optimizer steps of contrastive pretraining. The budget does not
-        grow with the number of series: the steps walk through random
-        permutations of the training series (epochs), the last one cut where
-        the budget ends.
-    finetune_steps : int, default=200
-        Optimizer steps of joint contrastive and clustering fine-tuning; 0
-        gives "pretraining + K-means".
+    pretrain_steps : int or "auto", default="auto"
+        Optimizer steps of contrastive pretraining. The steps walk through
+        random permutations of the training series (epochs), the last one
+        cut where the budget ends. ``"auto"`` is the paper's 25 epochs on
+        small data and at most the steps that hold 6.4 million timestamps of
+        series (200 steps of 64 series of 500 samples) on large data, so that
+        the cost of the phase is bounded whatever the number and length of
+        the series, as in scikit-learn's ``IsolationForest(max_samples="auto")``.
+    finetune_steps : int or "auto", default="auto"
+        Optimizer steps of joint contrastive and clustering fine-tuning, as
+        ``pretrain_steps``; 0 gives "pretraining + K-means".
     pretrain_epochs : int or None, default=None
         Pretrain for this many epochs (passes over the training series)
         instead of ``pretrain_steps``, a budget that grows with the data.
@@ -301,8 +304,14 @@ class TSCCClusterer(
         "repr_dims": [Interval(Integral, 1, None, closed="left")],
         "hidden_dims": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "pretrain_steps": [Interval(Integral, 0, None, closed="left")],
-        "finetune_steps": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_steps": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "finetune_steps": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), None],
         "finetune_epochs": [Interval(Integral, 0, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -341,8 +350,8 @@ class TSCCClusterer(
         repr_dims=32,
         hidden_dims=64,
         depth=10,
-        pretrain_steps=200,
-        finetune_steps=200,
+        pretrain_steps="auto",
+        finetune_steps="auto",
         pretrain_epochs=None,
         finetune_epochs=None,
         batch_size=64,

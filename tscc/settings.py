@@ -106,14 +106,14 @@ class TrainingSettings:
     device: str = _pretraining()
     seed: int = _pretraining()
     # pretraining
-    pretrain_steps: int = _pretraining()
+    pretrain_steps: int | str = _pretraining()
     pretrain_epochs: int | None = _pretraining()
     lr: float = _pretraining()
     # K-means initialisation
     n_clusters: int = None
     n_init: int = None
     # fine-tuning
-    finetune_steps: int = None
+    finetune_steps: int | str = None
     finetune_epochs: int | None = None
     finetune_lr: float = None
     m: float = None
@@ -188,7 +188,8 @@ class TrainingSettings:
     def trains(self, phase):
         """Whether ``phase`` ("pretrain" or "finetune") takes any step."""
         epochs = getattr(self, f"{phase}_epochs")
-        return (epochs if epochs is not None else getattr(self, f"{phase}_steps")) > 0
+        budget = epochs if epochs is not None else getattr(self, f"{phase}_steps")
+        return budget == "auto" or budget > 0
 
     def pretraining_key(self):
         """The settings pretraining depends on, as a dict: its cache key.

@@ -71,6 +71,14 @@ class Streams:
     masks: torch.Generator
 
 
+#: ``"auto"`` step budgets: the paper's epochs of a phase, ...
+AUTO_EPOCHS = 25
+#: ... up to the steps that hold this many timestamps of series in all (200
+#: steps of 64 series of 500 samples), so that the cost of a phase is bounded
+#: whatever the size of the data.
+AUTO_STEP_VALUES = 200 * 64 * 500
+
+
 @dataclass(frozen=True)
 class Budget:
     """The optimizer steps of a training phase, counted out in epochs.
@@ -78,7 +86,8 @@ class Budget:
     A phase trains for a number of optimizer steps; they walk through
     consecutive epochs (random permutations of the training series), and the
     last epoch stops where the budget ends. An epoch count is the same budget
-    expressed in whole epochs.
+    expressed in whole epochs; ``"auto"`` steps are the paper's 25 epochs on
+    small data and a fixed amount of computation on large data.
 
     Parameters
     ----------
@@ -99,17 +108,38 @@ class Budget:
     steps_per_epoch: int
 
     @classmethod
-    def of_phase(cls, settings, phase, n_series, ranks):
-        """The budget of ``phase`` ("pretrain" or "finetune") over ``n_series``.
+    def of_phase(cls, settings, phase, shape, ranks):
+        """The budget of ``phase`` ("pretrain" or "finetune") on series of ``shape``.
 
         ``settings.<phase>_epochs`` whole epochs when set, else
-        ``settings.<phase>_steps`` steps.
+        ``settings.<phase>_steps`` steps; ``"auto"`` steps are
+        :data:`AUTO_EPOCHS` epochs, at most the steps that hold
+        :data:`AUTO_STEP_VALUES` timestamps of series.
+
+        Parameters
+        ----------
+        settings : TrainingSettings
+        phase : {"pretrain", "finetune"}
+        shape : tuple of int
+            ``(n_series, n_timestamps, ...)`` of the training series.
+        ranks : Ranks
+
+        Returns
+        -------
+        budget : Budget
         """
+        n_series, n_timestamps = shape[0], shape[1]
         steps_per_epoch = math.ceil(ranks.share_length(n_series) / settings.batch_size)
         epochs = getattr(settings, f"{phase}_epochs")
         if epochs is not None:
             return cls(epochs * steps_per_epoch, steps_per_epoch)
-        return cls(getattr(settings, f"{phase}_steps"), steps_per_epoch)
+        steps = getattr(settings, f"{phase}_steps")
+        if steps == "auto":
+            if settings.max_train_length is not None:
+                n_timestamps = min(n_timestamps, settings.max_train_length)
+            cap = math.ceil(AUTO_STEP_VALUES / (settings.batch_size * n_timestamps))
+            steps = min(AUTO_EPOCHS * steps_per_epoch, cap)
+        return cls(steps, steps_per_epoch)
 
     @property
     def n_epochs(self):
@@ -397,7 +427,7 @@ def pretrain_encoder(series, settings, progress=None):
     with _phase_streams(*phase_seeds, settings, ranks) as streams:
         encoder = TSEncoder(**settings.encoder_kwargs).to(device)
         model, optimizer = _trainer(encoder, settings, settings.lr, ranks)
-        budget = Budget.of_phase(settings, "pretrain", len(series), ranks)
+        budget = Budget.of_phase(settings, "pretrain", series.shape, ranks)
 
         def run_epoch(epoch):
             return train_epoch(
@@ -500,7 +530,7 @@ def finetune_encoder(encoder, series, features, centers, settings, progress=None
     ranks = current_ranks()
     # each rank keeps the features of its own block of series
     clusters = ClusterState(centers, features[ranks.shard(len(series))])
-    budget = Budget.of_phase(settings, "finetune", len(series), ranks)
+    budget = Budget.of_phase(settings, "finetune", series.shape, ranks)
     epochs = budget.n_epochs
     phase_seeds = (seeds.finetune_torch, seeds.finetune_crop)
     with _phase_streams(*phase_seeds, settings, ranks) as streams:

@@ -32,7 +32,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 REPO = HERE.parents[1]
-PAGES = (REPO / "docs" / "benchmarks.md", REPO / "docs" / "experiments.md")
+PAGES = (
+    REPO / "docs" / "benchmarks.md",
+    REPO / "docs" / "experiments.md",
+    REPO / "docs" / "speed.md",
+)
 
 
 def _sibling(name):
@@ -380,16 +384,133 @@ def _():
     return quality_tables(CURRENT)
 
 
+def auto_steps(n_series, n_timestamps, batch_size=64, max_train_length=3000):
+    """Steps of a phase at ``pretrain_steps="auto"`` (the library's own rule)."""
+    from tscc.distributed import Ranks
+    from tscc.settings import TrainingSettings
+    from tscc.training import Budget
+
+    settings = TrainingSettings(
+        batch_size=batch_size,
+        max_train_length=max_train_length,
+        pretrain_steps="auto",
+    )
+    return Budget.of_phase(
+        settings, "pretrain", (n_series, n_timestamps), Ranks()
+    ).n_steps
+
+
+def time_to_quality_table(paper, fixed, sets):
+    """Per set: the steps "auto" takes, and NMI / fit seconds of the paper's
+    schedule, of a fixed 200 + 200 steps and of the defaults (whichever of the
+    two "auto" equals on the set)."""
+    lines = [
+        "| data | n x T | seeds | steps a phase: paper / auto | "
+        "paper NMI | paper fit s | 200 steps NMI | 200 steps fit s | "
+        "defaults NMI | defaults fit s |",
+        "|" + "---|" * 10,
+    ]
+    means = {"paper": [], "fixed": [], "defaults": []}
+    for name in sets:
+        rec = next(r for r in paper.records + fixed.records if r["dataset"] == name)
+        n, t = rec["n_samples"], rec["n_timestamps"]
+        epochs_steps = 25 * -(-n // 64)
+        auto = auto_steps(n, t)
+        if auto == epochs_steps:
+            default = paper
+        elif auto == 200:
+            default = fixed
+        else:
+            raise ValueError(f"no results at the default budget on {name}")
+        cells = []
+        for key, column in (("paper", paper), ("fixed", fixed), ("defaults", default)):
+            nmi = column.values(name, "nmi")
+            seconds = column.values(name, "seconds")
+            if nmi:
+                means[key].append(np.mean(nmi))
+            cells += [rt.mean_std(nmi) if nmi else "—"]
+            cells += [f"{np.mean(seconds):.0f}" if seconds else "—"]
+        seeds = " ".join(map(str, default.seeds(name)))
+        lines.append(
+            f"| {name} | {n} x {t} | {seeds} | {epochs_steps} / {auto} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    row = []
+    for key in ("paper", "fixed", "defaults"):
+        values = means[key]
+        note = "" if len(values) == len(sets) else f" ({len(values)} sets)"
+        row += [f"{np.mean(values):.3f}{note}" if values else "—", ""]
+    lines.append("| mean | | | | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 @table("time-to-quality")
 def _():
+    paper = Column("paper", CURRENT[:4])
+    fixed = Column("200 + 200 steps", STEPS_200)
+    body = time_to_quality_table(paper, fixed, ("synthetic", *REAL))
+    return f"{body}\n\n{sources(*CURRENT[:4], *STEPS_200)}"
+
+
+# speed.md
+
+
+def rows_table(rows, columns):
+    """Markdown table of ``rows`` (dicts): ``columns`` is (key, title, format)."""
+    lines = [
+        "| " + " | ".join(title for _, title, _ in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        cells = [format(row[key], spec) for key, _, spec in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@table("default-fit")
+def _():
+    """The fits at the paper's size: the defaults of 0.3 against those of 0.2."""
     columns = [
-        Column("paper schedule: 25 + 25 epochs", CURRENT[:4]),
-        Column("defaults: 200 + 200 steps", STEPS_200),
+        Column("paper's schedule (tscc 0.2 defaults)", CURRENT[1:4]),
+        Column("pretraining + K-means, paper", CURRENT[1:4], PRETRAIN),
+        Column('defaults (tscc 0.3, "auto": 200 + 200 steps)', STEPS_200),
         Column("pretraining + K-means, 200 steps", STEPS_200, PRETRAIN),
     ]
-    sets = ("synthetic", *REAL)
-    body = compare(columns, sets, scores=("nmi", "seconds"), seeds=True)
-    return f"{body}\n\n{sources(*CURRENT[:4], *STEPS_200)}"
+    body = seed_rows(columns, ["synthetic"], ("nmi", "seconds"))
+    return f"{body}\n\n{sources(*CURRENT[1:4], *STEPS_200)}"
+
+
+@table("matmul-floor")
+def _():
+    rows = [row for row in load("speed_floor")["rows"] if "n_samples" in row]
+    for row in rows:
+        row["size"] = f"{row['n_samples']} x {row['n_timestamps']}"
+    columns = [
+        ("size", "n x T", "s"),
+        ("precision", "precision", "s"),
+        ("pretrain_series_per_s", "pretraining series/s", ".1f"),
+        ("pretrain_floor_series_per_s", "its floor", ".1f"),
+        ("pretrain_efficiency", "efficiency", ".2f"),
+        ("fresh_transform_series_per_s", "fresh transform series/s", ".0f"),
+        ("transform_floor_series_per_s", "its floor", ".0f"),
+        ("fresh_transform_efficiency", "efficiency", ".2f"),
+        ("finetune_over_pretrain", "fine-tuning / pretraining epoch", ".2f"),
+    ]
+    return f"{rows_table(rows, columns)}\n\n{sources('speed_floor')}"
+
+
+@table("recompute-memory")
+def _():
+    rows = load("recompute_memory")["rows"]
+    columns = [
+        ("n_timestamps", "T", "d"),
+        ("mode", "activations", "s"),
+        ("peak_rss_mb", "peak RSS MB", ".0f"),
+        ("seconds", "fit s", ".1f"),
+        ("features_digest", "features digest", "s"),
+    ]
+    return f"{rows_table(rows, columns)}\n\n{sources('recompute_memory')}"
 
 
 @table("targets")

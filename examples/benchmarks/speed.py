@@ -479,10 +479,7 @@ def main():
         print(json.dumps(default_fit(args.fit_child, args.device, args.seed, params)))
         return
     if args.default_fit:
-        rows = run_default_fits(args)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"command": " ".join(sys.argv), "rows": rows}, f, indent=2)
+        _write(args.json, run_default_fits(args))
         return
 
     if args.one:  # child process: one size, so that peak memory is its own
@@ -548,9 +545,26 @@ def main():
             f"{saving['grid_pretrainings_with_memory']} with memory=cache_dir."
         )
         rows.append(saving)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+    _write(args.json, rows)
+
+
+def _write(path, rows):
+    """Write ``rows`` with the command and versions that measured them."""
+    if not path:
+        return
+    import platform
+
+    import tscc
+
+    meta = {
+        "command": " ".join(["python", *sys.argv]),
+        "tscc_version": tscc.__version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "processor": platform.processor() or platform.machine(),
+    }
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Peak memory of a fit with and without recomputing the encoder's blocks.
+
+A training step keeps, for the backward pass, the activations of every block
+for two crops of every series of the batch: on long series that is gigabytes
+(UCR's ACSF1, 1,460 samples, reached 4.5 GB after 3 + 1 epochs). tscc
+recomputes the blocks in the backward pass instead when a step would keep
+more than 2 GiB. This fits ``TSCCClusterer`` at the default architecture on
+200 series of each length, 3 + 1 epochs, each in a fresh process, once as
+tscc does by default and once keeping every activation, and records the peak
+resident memory (VmHWM), the wall time and a digest of the features (equal:
+the results do not change).
+
+Run: python examples/benchmarks/recompute_memory.py --lengths 500 1460 \\
+         --out examples/benchmarks/results/recompute_memory.json
+"""
+
+import argparse
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def vm_hwm_mb():
+    """Peak resident set size of this process, in MB (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def one_fit(length, mode, seed):
+    """Fit in this (fresh) process; return its row."""
+    import tscc.training
+    from tscc import TSCCClusterer
+
+    if mode == "keep":
+        tscc.training._ACTIVATION_BUDGET = float("inf")
+    X = np.random.default_rng(seed).normal(size=(200, length)).astype(np.float32)
+    start = time.perf_counter()
+    clusterer = TSCCClusterer(
+        pretrain_epochs=3, finetune_epochs=1, random_state=seed
+    ).fit(X)
+    seconds = time.perf_counter() - start
+    digest = hashlib.blake2b(clusterer.transform(X).tobytes(), digest_size=8)
+    return {
+        "n_timestamps": length,
+        "mode": mode,
+        "seconds": seconds,
+        "peak_rss_mb": vm_hwm_mb(),
+        "features_digest": digest.hexdigest(),
+        "precision": clusterer.precision_,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[500, 1460])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(one_fit(int(args.child[0]), args.child[1], args.seed)))
+        return
+    rows = []
+    for length in args.lengths:
+        for mode in ("default", "keep"):
+            cmd = [sys.executable, __file__, "--child", str(length), mode]
+            cmd += ["--seed", str(args.seed)]
+            run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            row = json.loads(run.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(
+                f"T={length} {mode:<8} {row['seconds']:6.1f} s, "
+                f"peak {row['peak_rss_mb']:6.0f} MB, features {row['features_digest']}",
+                flush=True,
+            )
+    if args.out:
+        import tscc
+
+        meta = {
+            "command": " ".join(["python", *sys.argv]),
+            "tscc_version": tscc.__version__,
+            "torch_version": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(),
+        }
+        with open(args.out, "w") as f:
+            json.dump({"meta": meta, "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
