@@ -17,13 +17,12 @@ Run: python examples/benchmarks/recompute_memory.py --lengths 500 1460 \\
 import argparse
 import hashlib
 import json
-import platform
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
-import torch
 
 
 def vm_hwm_mb():
@@ -82,18 +81,11 @@ def main(argv=None):
                 f"peak {row['peak_rss_mb']:6.0f} MB, features {row['features_digest']}",
                 flush=True,
             )
-    if args.out:
-        import tscc
+    # the speed benchmark's writer: rows with the command and versions
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from speed import write_rows
 
-        meta = {
-            "command": " ".join(["python", *sys.argv]),
-            "tscc_version": tscc.__version__,
-            "torch_version": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "processor": platform.processor() or platform.machine(),
-        }
-        with open(args.out, "w") as f:
-            json.dump({"meta": meta, "rows": rows}, f, indent=2)
+    write_rows(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -479,7 +479,7 @@ def main():
         print(json.dumps(default_fit(args.fit_child, args.device, args.seed, params)))
         return
     if args.default_fit:
-        _write(args.json, run_default_fits(args))
+        write_rows(args.json, run_default_fits(args))
         return
 
     if args.one:  # child process: one size, so that peak memory is its own
@@ -545,10 +545,10 @@ def main():
             f"{saving['grid_pretrainings_with_memory']} with memory=cache_dir."
         )
         rows.append(saving)
-    _write(args.json, rows)
+    write_rows(args.json, rows)
 
 
-def _write(path, rows):
+def write_rows(path, rows):
     """Write ``rows`` with the command and versions that measured them."""
     if not path:
         return
