@@ -40,7 +40,7 @@ from .losses import CLUSTER_LOSSES
 from .persistence import load_model, save_model, upgrade_state
 from .progress import TrainingProgress
 from .series import TensorSeries
-from .settings import TrainingSettings
+from .settings import TrainingSettings, min_crop_overlap
 from .training import finetune_encoder, initial_clusters, pretrain_encoder
 
 __all__ = ["TSCCClusterer"]
@@ -553,7 +553,7 @@ class TSCCClusterer(
             raise ValueError(
                 f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
             )
-        min_overlap = 2 ** (self.temporal_unit + 1)
+        min_overlap = min_crop_overlap(self.temporal_unit)
         if self.max_train_length is not None and self.max_train_length < min_overlap:
             raise ValueError(
                 f"max_train_length={self.max_train_length} is shorter than the "

@@ -11,14 +11,31 @@ from ``random_state``). Fields that pretraining depends on are marked, and
 field here, nothing else.
 """
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import torch
 
 from ._seeding import seed_sequence
 from .losses import CLUSTER_LOSSES
 
-__all__ = ["TrainingSettings", "PhaseSeeds"]
+__all__ = ["TrainingSettings", "PhaseSeeds", "min_crop_overlap"]
+
+
+def min_crop_overlap(temporal_unit):
+    """Smallest overlap of the two crops of contrastive training.
+
+    Parameters
+    ----------
+    temporal_unit : int
+        Smallest max-pooling scale of the temporal contrastive term.
+
+    Returns
+    -------
+    length : int
+        ``2 ** (temporal_unit + 1)``: the temporal term needs two timestamps
+        at its smallest scale.
+    """
+    return 2 ** (temporal_unit + 1)
 
 
 def _pretraining(default=None):
@@ -178,7 +195,7 @@ class TrainingSettings:
     @property
     def min_overlap(self):
         """Smallest overlap of the two crops, ``2 ** (temporal_unit + 1)``."""
-        return 2 ** (self.temporal_unit + 1)
+        return min_crop_overlap(self.temporal_unit)
 
     @property
     def cluster_term(self):
@@ -203,7 +220,3 @@ class TrainingSettings:
             for f in fields(self)
             if f.metadata.get("pretraining")
         }
-
-    def as_dict(self):
-        """All settings as a plain dict (JSON-compatible)."""
-        return asdict(self)

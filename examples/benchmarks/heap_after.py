@@ -24,13 +24,21 @@ BLOCK_BYTES = 100 * 1024
 TOTAL_BYTES = 200 * 10**6
 
 
-def resident_mb():
-    """Resident set size of this process, in MB (Linux)."""
+def status_mb(field):
+    """A memory field of this process's ``/proc/self/status``, in MB (Linux).
+
+    ``"VmRSS"`` is the resident set size now, ``"VmHWM"`` its peak.
+    """
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def resident_mb():
+    """Resident set size of this process, in MB (Linux)."""
+    return status_mb("VmRSS")
 
 
 def run_case(with_tscc):

@@ -24,14 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-def vm_hwm_mb():
-    """Peak resident set size of this process, in MB (Linux)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from heap_after import status_mb  # noqa: E402
 
 
 def one_fit(length, mode, seed):
@@ -52,7 +46,7 @@ def one_fit(length, mode, seed):
         "n_timestamps": length,
         "mode": mode,
         "seconds": seconds,
-        "peak_rss_mb": vm_hwm_mb(),
+        "peak_rss_mb": status_mb("VmHWM"),
         "features_digest": digest.hexdigest(),
         "precision": clusterer.precision_,
     }
@@ -81,9 +75,7 @@ def main(argv=None):
                 f"peak {row['peak_rss_mb']:6.0f} MB, features {row['features_digest']}",
                 flush=True,
             )
-    # the speed benchmark's writer: rows with the command and versions
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from speed import write_rows
+    from speed import write_rows  # rows with the command and versions
 
     write_rows(args.out, rows)
 
