@@ -59,6 +59,67 @@ def test_dilated_conv_gradients_match_conv1d(dilation, n_timestamps):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
+def _autograd_taps_conv(conv, x):
+    """The convolution as pad, cat and linear, differentiated by autograd."""
+    d = conv.dilation[0]
+    n = x.shape[1]
+    padded = F.pad(x, (0, 0, d, d))
+    taps = torch.cat([padded[:, :n], x, padded[:, 2 * d :]], dim=-1)
+    weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)
+    return F.linear(taps, weight, conv.bias)
+
+
+@pytest.mark.parametrize(
+    "precision, dtype",
+    [
+        ("float32", torch.float32),
+        ("bfloat16", torch.bfloat16),  # as in the encoder's blocks
+        ("bfloat16", torch.float32),  # float32 input under autocast
+    ],
+)
+@pytest.mark.parametrize("dilation", [1, 4, 16])
+def test_dilated_conv_gradients_are_bit_identical_to_autograds(
+    precision, dtype, dilation
+):
+    # the custom backward must not move any result of training
+    conv = _make_conv(dilation, in_channels=16, out_channels=16)
+    gen = torch.Generator().manual_seed(dilation)
+    x = torch.randn(4, 40, 16, generator=gen).to(dtype)
+    upstream = torch.randn(4, 40, 16, generator=gen)
+    results = []
+    for forward in (conv, lambda x: _autograd_taps_conv(conv, x)):
+        conv.zero_grad()
+        leaf = x.clone().requires_grad_(True)
+        with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bfloat16"):
+            y = forward(leaf)
+        (y.float() * upstream).sum().backward()
+        results.append((y, leaf.grad, conv.weight.grad.clone(), conv.bias.grad.clone()))
+    for got, want in zip(*results, strict=True):
+        assert got.dtype == want.dtype
+        assert torch.equal(got, want)
+
+
+def _saved_bytes(forward, x):
+    storages = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        forward(x)
+    return sum(storages.values())
+
+
+def test_dilated_conv_keeps_its_input_not_the_three_taps_for_backward():
+    conv = _make_conv(2, in_channels=16, out_channels=16)
+    x = torch.randn(4, 40, 16, requires_grad=True)
+    kept = _saved_bytes(conv, x)
+    by_autograd = _saved_bytes(lambda x: _autograd_taps_conv(conv, x), x)
+    assert kept < 0.5 * by_autograd
+
+
 def test_dilated_conv_has_the_parameters_of_conv1d():
     conv = DilatedConv1d(3, 5, dilation=4)
     assert conv.weight.shape == (5, 3, 3)

@@ -73,16 +73,71 @@ class DilatedConv1d(nn.Conv1d):
 
     def forward(self, x):  # x: B x T x C_in
         """Convolve ``x`` of shape (B, T, C_in) into (B, T, C_out)."""
-        n_timestamps = x.shape[1]
         d = self.dilation[0]
-        if d >= n_timestamps:
+        if d >= x.shape[1]:
             return F.linear(x, self.weight[:, :, 1], self.bias)
-        padded = F.pad(x, (0, 0, d, d))  # B x (T + 2d) x C_in
-        taps = torch.cat(
-            [padded[:, :n_timestamps], x, padded[:, 2 * d :]], dim=-1
-        )  # B x T x 3 C_in: x[t - d], x[t], x[t + d]
         weight = self.weight.permute(0, 2, 1).reshape(self.out_channels, -1)
-        return F.linear(taps, weight, self.bias)
+        bias = self.bias
+        device_type = x.device.type
+        if torch.is_autocast_enabled(device_type):
+            dtype = torch.get_autocast_dtype(device_type)
+            if x.dtype != dtype:
+                # autocast would stack the taps in x's dtype and cast them:
+                # keep its arithmetic (in the encoder, x already has dtype)
+                return F.linear(_stacked_taps(x, d), weight, bias)
+            # autocast's casts of a linear layer's weights, made here because
+            # the product runs outside autocast: its backward needs the dtypes
+            with torch.autocast(device_type, enabled=False):
+                return _TapProduct.apply(x, weight.to(dtype), bias.to(dtype), d)
+        return _TapProduct.apply(x, weight, bias, d)
+
+
+def _stacked_taps(x, dilation):  # x: B x T x C
+    """The three taps of each timestamp side by side: B x T x 3C."""
+    n_timestamps = x.shape[1]
+    padded = F.pad(x, (0, 0, dilation, dilation))  # B x (T + 2d) x C
+    # x[t - d], x[t], x[t + d], zero outside the series
+    return torch.cat([padded[:, :n_timestamps], x, padded[:, 2 * dilation :]], dim=-1)
+
+
+class _TapProduct(torch.autograd.Function):
+    """``linear(stacked taps of x, weight, bias)`` that keeps ``x``, not its taps.
+
+    Autograd would keep the stacked taps for the weight's gradient: three
+    times the size of ``x``, for every convolution of every block. This
+    keeps ``x`` and stacks the taps again in the backward pass. Each
+    product, sum and addition there is the one autograd makes for
+    ``pad``, ``cat`` and ``linear``, in the same order, so the gradients are
+    bit-identical to theirs; the backward of the taps is also cheaper than
+    autograd's (no zero-filled padded gradients to add up).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dilation):
+        ctx.save_for_backward(x, weight)
+        ctx.dilation = dilation
+        return F.linear(_stacked_taps(x, dilation), weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):  # grad: B x T x C_out
+        x, weight = ctx.saved_tensors
+        d = ctx.dilation
+        n_timestamps, channels = x.shape[1], x.shape[2]
+        grad_rows = grad.reshape(-1, grad.shape[-1])  # BT x C_out
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_taps = grad_rows.mm(weight).view(*x.shape[:2], 3 * channels)
+            # the left and the right tap's gradients first, then the centre's
+            outer = torch.zeros_like(x)
+            outer[:, : n_timestamps - d] = grad_taps[:, d:, :channels]
+            outer[:, d:] += grad_taps[:, : n_timestamps - d, 2 * channels :]
+            grad_x = outer + grad_taps[:, :, channels : 2 * channels]
+        if ctx.needs_input_grad[1]:
+            taps = _stacked_taps(x, d).reshape(-1, 3 * channels)
+            grad_weight = grad_rows.t().mm(taps)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad_rows.sum(0)
+        return grad_x, grad_weight, grad_bias, None
 
 
 class DilatedConvBlock(nn.Module):
