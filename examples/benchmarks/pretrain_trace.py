@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from quality import DATASETS, DEFAULT_DATA_DIR, WeightMean, load_dataset
+from quality import (
+    DATASETS,
+    DEFAULT_DATA_DIR,
+    WeightMean,
+    load_dataset,
+    parse_setting,
+)
 from report_tables import DATASET_NAMES, pretrain_summary
 from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, silhouette_score
@@ -82,6 +88,8 @@ def traced_pretraining(X, targets, seed, params, average_from=None):
                 {
                     "epoch": len(records[name]) + 1,
                     "loss": float(losses["contrastive"]),
+                    "steps": int(losses["steps"]),
+                    "seconds": float(losses["seconds"]),
                     **score_features(features, y, seed),
                 }
             )
@@ -123,13 +131,22 @@ def main(argv=None):
         help="also score the encoder whose weights are the mean of those after "
         "epochs EPOCH..last",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=parse_setting,
+        metavar="PARAM=VALUE",
+        help="any other TSCCClusterer parameter, e.g. --set lr=3e-3 (repeatable; "
+        "the value is read as a Python literal)",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--out", type=Path, default=Path("pretrain_trace.json"))
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    params = {"pretrain_epochs": args.pretrain_epochs}
+    params = {"pretrain_epochs": args.pretrain_epochs, **dict(args.set)}
     # The PhaseNet tasks label the same windows: one pretraining per seed.
     groups = {}
     for name in args.datasets:
