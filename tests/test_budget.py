@@ -5,6 +5,7 @@ import pytest
 import torch
 from _shared import TINY, two_shapes
 
+import tscc.training
 from tscc import TSCCClusterer
 from tscc.distributed import Ranks
 from tscc.training import Budget
@@ -87,6 +88,24 @@ def test_the_finetuning_budget_does_not_key_the_pretraining_cache(tmp_path):
     assert sum(phase_steps(third, "pretrain")) == 3
 
 
+def test_auto_steps_key_the_pretraining_cache_by_the_steps_they_take(
+    tmp_path, monkeypatch
+):
+    # a cache written under another version's "auto" rule must not be reused
+    X, _ = two_shapes(n_per_class=10)  # 3 steps an epoch: 75 steps at "auto"
+    params = {**STEPS, "pretrain_steps": "auto", "finetune_steps": 0}
+    params["memory"] = str(tmp_path)
+    first = TSCCClusterer(**params).fit(X)
+    steps_of_20 = 20 * 8 * X.shape[1]  # 20 steps of 8 series
+    monkeypatch.setitem(tscc.training.AUTO_STEP_VALUES, "pretrain", steps_of_20)
+    second = TSCCClusterer(**params).fit(X)
+    assert sum(phase_steps(first, "pretrain")) == 75
+    assert sum(phase_steps(second, "pretrain")) == 20
+    # the same explicit number of steps finds the entry "auto" wrote
+    explicit = TSCCClusterer(**{**params, "pretrain_steps": 20}).fit(X)
+    assert explicit.history_[0]["seconds"] == second.history_[0]["seconds"]
+
+
 @pytest.mark.parametrize(
     ("n_steps", "per_epoch", "expected"),
     [(0, 4, []), (4, 4, [None]), (9, 4, [None, None, 1]), (3, 10, [3])],
@@ -113,12 +132,16 @@ def test_a_budget_of_epochs_is_their_steps_on_each_rank():
 @pytest.mark.parametrize(
     ("shape", "batch_size", "max_train_length", "expected"),
     [
-        ((462, 400), 64, 3000, 200),  # PhaseNet: the paper's 25 epochs of 8 steps
-        ((1096, 24), 64, 3000, 450),  # ItalyPowerDemand: 25 epochs of 18 steps
-        ((4928, 500), 64, 3000, 200),  # the paper's size: capped
-        ((100_000, 500), 64, 3000, 200),  # an archive: the same cost
-        ((4928, 500), 32, 3000, 400),  # half the series per step, twice the steps
-        ((4928, 5000), 64, 1000, 100),  # crops cut to max_train_length
+        # the benchmark's real sets: the paper's 25 epochs in both phases
+        ((462, 400), 64, 3000, (200, 200)),  # PhaseNet: 8 steps an epoch
+        ((1096, 24), 64, 3000, (450, 450)),  # ItalyPowerDemand: 18 steps
+        ((200, 150), 64, 3000, (100, 100)),  # GunPoint
+        ((211, 251), 64, 3000, (100, 100)),  # ArrowHead
+        ((56, 286), 64, 3000, (25, 25)),  # Coffee
+        ((4928, 500), 64, 3000, (400, 160)),  # the paper's size: capped
+        ((100_000, 500), 64, 3000, (400, 160)),  # an archive: the same cost
+        ((4928, 500), 32, 3000, (800, 320)),  # half the series a step, twice the steps
+        ((4928, 5000), 64, 1000, (200, 80)),  # crops cut to max_train_length
     ],
 )
 def test_auto_steps_are_the_papers_epochs_up_to_a_bounded_cost(
@@ -129,10 +152,16 @@ def test_auto_steps_are_the_papers_epochs_up_to_a_bounded_cost(
     settings = tiny_settings(
         pretrain_epochs=None,
         pretrain_steps="auto",
+        finetune_epochs=None,
+        finetune_steps="auto",
         batch_size=batch_size,
         max_train_length=max_train_length,
     )
-    assert Budget.of_phase(settings, "pretrain", shape, Ranks()).n_steps == expected
+    steps = tuple(
+        Budget.of_phase(settings, phase, shape, Ranks()).n_steps
+        for phase in ("pretrain", "finetune")
+    )
+    assert steps == expected
 
 
 def test_auto_steps_reach_the_estimator(monkeypatch):

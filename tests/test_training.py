@@ -610,6 +610,11 @@ def test_recomputed_blocks_give_the_same_gradients_bit_for_bit():
 def test_large_steps_recompute_their_blocks(monkeypatch):
     encoder = TSEncoder(**ENCODER)
     assert not tscc.training.recompute_blocks(encoder, [(64, 500, 1)] * 2)
+    assert not encoder.recompute_blocks
+    # the default architecture: never at the paper's size, always on ACSF1's
+    default = TSEncoder(1)
+    assert not tscc.training.recompute_blocks(default, [(64, 500, 1)] * 2)
+    assert tscc.training.recompute_blocks(default, [(64, 1460, 1)] * 2)
     monkeypatch.setattr(tscc.training, "_ACTIVATION_BUDGET", 1000)
     assert tscc.training.recompute_blocks(encoder, [(64, 500, 1)] * 2)
     assert encoder.recompute_blocks

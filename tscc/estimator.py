@@ -27,7 +27,7 @@ from ._validation import (
 )
 from .augmentation import AUGMENTATIONS
 from .clustering import fuzzy_memberships, squared_distances
-from .distributed import current_ranks, rank_device
+from .distributed import Ranks, current_ranks, rank_device
 from .encoder import rebuild_encoder, receptive_depth
 from .encoding import (
     encode_features,
@@ -41,7 +41,7 @@ from .persistence import load_model, save_model, upgrade_state
 from .progress import TrainingProgress
 from .series import TensorSeries
 from .settings import TrainingSettings, min_crop_overlap
-from .training import finetune_encoder, initial_clusters, pretrain_encoder
+from .training import Budget, finetune_encoder, initial_clusters, pretrain_encoder
 
 __all__ = ["TSCCClusterer"]
 
@@ -93,13 +93,15 @@ class TSCCClusterer(
         Optimizer steps of contrastive pretraining. The steps walk through
         random permutations of the training series (epochs), the last one
         cut where the budget ends. ``"auto"`` is the paper's 25 epochs on
-        small data and at most the steps that hold 6.4 million timestamps of
-        series (200 steps of 64 series of 500 samples) on large data, so that
+        small data and at most the steps that hold 12.8 million timestamps of
+        series (400 steps of 64 series of 500 samples) on large data, so that
         the cost of the phase is bounded whatever the number and length of
         the series, as in scikit-learn's ``IsolationForest(max_samples="auto")``.
     finetune_steps : int or "auto", default="auto"
         Optimizer steps of joint contrastive and clustering fine-tuning, as
-        ``pretrain_steps``; 0 gives "pretraining + K-means".
+        ``pretrain_steps``, with ``"auto"`` capped at 5.12 million timestamps
+        of series (160 steps of 64 series of 500 samples); 0 gives
+        "pretraining + K-means".
     pretrain_epochs : int or None, default=None
         Pretrain for this many epochs (passes over the training series)
         instead of ``pretrain_steps``, a budget that grows with the data.
@@ -627,6 +629,13 @@ class TSCCClusterer(
         digest, rows = data
         key = (digest, None if rows is None else _digest_rows(rows))
         settings_key = settings.pretraining_key()
+        auto = settings.pretrain_epochs is None and settings.pretrain_steps == "auto"
+        if memory.location is not None and auto:
+            # what "auto" means is the library's rule, which changes between
+            # versions: key the steps it takes, not the word (a cached fit is
+            # never distributed, so the steps are those of one process)
+            budget = Budget.of_phase(settings, "pretrain", series.shape, Ranks())
+            settings_key["pretrain_steps"] = budget.n_steps
         if memory.location is not None and pretrain.check_call_in_cache(
             key, settings_key, series=None, settings=None
         ):

@@ -73,10 +73,13 @@ class Streams:
 
 #: ``"auto"`` step budgets: the paper's epochs of a phase, ...
 AUTO_EPOCHS = 25
-#: ... up to the steps that hold this many timestamps of series in all (200
-#: steps of 64 series of 500 samples), so that the cost of a phase is bounded
-#: whatever the size of the data.
-AUTO_STEP_VALUES = 200 * 64 * 500
+#: ... up to the steps that hold this many timestamps of series in all, so
+#: that the cost of a phase is bounded whatever the size of the data: 400
+#: steps of 64 series of 500 samples for pretraining, 160 for fine-tuning
+#: (the most the paper's 25 epochs take on the benchmark's real sets, whose
+#: fits "auto" leaves as they were). Chosen by time to quality on the
+#: paper-size set (docs/benchmarks.md, "Time to quality").
+AUTO_STEP_VALUES = {"pretrain": 400 * 64 * 500, "finetune": 160 * 64 * 500}
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class Budget:
 
         ``settings.<phase>_epochs`` whole epochs when set, else
         ``settings.<phase>_steps`` steps; ``"auto"`` steps are
-        :data:`AUTO_EPOCHS` epochs, at most the steps that hold
+        :data:`AUTO_EPOCHS` epochs, at most the steps that hold the phase's
         :data:`AUTO_STEP_VALUES` timestamps of series.
 
         Parameters
@@ -137,7 +140,8 @@ class Budget:
         if steps == "auto":
             if settings.max_train_length is not None:
                 n_timestamps = min(n_timestamps, settings.max_train_length)
-            cap = math.ceil(AUTO_STEP_VALUES / (settings.batch_size * n_timestamps))
+            values = AUTO_STEP_VALUES[phase]
+            cap = math.ceil(values / (settings.batch_size * n_timestamps))
             steps = min(AUTO_EPOCHS * steps_per_epoch, cap)
         return cls(steps, steps_per_epoch)
 
@@ -180,12 +184,15 @@ class ClusterState:
         self.labels = squared_distances(self.features, self.centers).argmin(dim=1)
 
 
-# Bytes kept for backward per block, series, timestamp and hidden channel
-# (the block's input, both GELUs and both convolutions' taps, in the
-# precision of the layers), and the most a step may keep before its blocks
-# are recomputed in the backward pass instead (a laptop's share of memory).
-_ACTIVATION_BYTES_PER_VALUE = 40
-_ACTIVATION_BUDGET = 2 * 2**30
+# Bytes a pass holds for backward per block, series, timestamp and hidden
+# channel (the block's input, both GELUs' inputs and both convolutions'
+# inputs, 8 in bfloat16, with the allocator's overhead seen in resident
+# memory), and the most a pass may hold before its blocks are recomputed in
+# the backward pass instead: a laptop's share of memory, above the largest
+# step at the paper's size (two crops of 64 series of 500 samples), which
+# so never pays for recomputation.
+_ACTIVATION_BYTES_PER_VALUE = 22
+_ACTIVATION_BUDGET = 2**30
 
 
 def recompute_blocks(encoder, shapes):

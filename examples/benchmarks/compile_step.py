@@ -21,8 +21,6 @@ Run: python examples/benchmarks/compile_step.py [--out results/compile_step.json
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -79,7 +77,7 @@ def step_seconds(mode, n_timestamps=500, batch_size=64, seed=0, repeats=10):
     start = time.perf_counter()
     for _ in range(repeats):
         step()
-    return {
+    row = {
         "mode": mode,
         "precision": precision,
         "first_step_s": first,
@@ -87,6 +85,31 @@ def step_seconds(mode, n_timestamps=500, batch_size=64, seed=0, repeats=10):
         "step_s": (time.perf_counter() - start) / repeats,
         "torch_threads": torch.get_num_threads(),
     }
+    if mode == "eager":
+        row["matrix_product_share"] = matrix_product_share(step)
+    return row
+
+
+def matrix_product_share(step, n_steps=3):
+    """Share of the CPU time of ``n_steps`` steps spent in matrix products.
+
+    From :mod:`torch.profiler`'s self times: the products (``mm``, ``addmm``,
+    ``bmm``) against everything else (elementwise passes, copies, the
+    optimizer).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(n_steps):
+            step()
+    events = profiler.key_averages()
+    total = sum(event.self_cpu_time_total for event in events)
+    products = sum(
+        event.self_cpu_time_total
+        for event in events
+        if event.key in ("aten::mm", "aten::addmm", "aten::bmm")
+    )
+    return products / total
 
 
 def main(argv=None):
@@ -98,32 +121,23 @@ def main(argv=None):
     if args.child:
         print(json.dumps(step_seconds(args.child)))
         return
+    from speed import child_row, write_rows  # rows with the command and versions
+
     rows = []
     for mode in args.modes:
-        run = subprocess.run(
-            [sys.executable, __file__, "--child", mode],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        row = json.loads(run.stdout.strip().splitlines()[-1])
+        row = child_row([sys.executable, __file__, "--child", mode])
         rows.append(row)
         print(
             f"{mode:8s} first step {row['first_step_s']:6.1f} s, next two "
-            f"{row['next_two_steps_s']:5.2f} s, then {row['step_s']:.3f} s a step",
+            f"{row['next_two_steps_s']:5.2f} s, then {row['step_s']:.3f} s a step"
+            + (
+                f" ({row['matrix_product_share']:.0%} of it in matrix products)"
+                if "matrix_product_share" in row
+                else ""
+            ),
             flush=True,
         )
-    if args.out is not None:
-        import tscc
-
-        meta = {
-            "command": " ".join(["python", *sys.argv]),
-            "tscc_version": tscc.__version__,
-            "torch_version": torch.__version__,
-            "torch_threads": rows[0]["torch_threads"],
-            "machine": platform.processor() or platform.machine(),
-        }
-        args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    write_rows(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,18 @@ CURRENT = (
     "quality_anchors",
 )
 AUGMENT = "quality_augment_waveform"
-# The step budgets of the defaults (issue 27), against the paper's schedule.
+# Fixed step budgets (issue 27), against the paper's schedule: the defaults
+# of tscc 0.3 (200 + 200 steps on large data), two of the budgets measured
+# for 0.4 and the one "auto" takes there (400 + 160).
 STEPS_200 = ("quality_steps200",)
+STEPS_400_100 = ("quality_steps400_100",)
+STEPS_400_160 = ("quality_steps400_160",)
+#: (label, results files, (pretraining, fine-tuning) steps on large data)
+BUDGETS = (
+    ("200 + 200 steps", STEPS_200, (200, 200)),
+    ("400 + 100 steps", STEPS_400_100, (400, 100)),
+    ("400 + 160 steps", STEPS_400_160, (400, 160)),
+)
 
 
 # ---------------------------------------------------------------------------
@@ -385,7 +395,7 @@ def _():
 
 
 def auto_steps(n_series, n_timestamps, batch_size=64, max_train_length=3000):
-    """Steps of a phase at ``pretrain_steps="auto"`` (the library's own rule)."""
+    """(pretraining, fine-tuning) steps at ``"auto"`` (the library's own rule)."""
     from tscc.distributed import Ranks
     from tscc.settings import TrainingSettings
     from tscc.training import Budget
@@ -394,63 +404,68 @@ def auto_steps(n_series, n_timestamps, batch_size=64, max_train_length=3000):
         batch_size=batch_size,
         max_train_length=max_train_length,
         pretrain_steps="auto",
+        finetune_steps="auto",
     )
-    return Budget.of_phase(
-        settings, "pretrain", (n_series, n_timestamps), Ranks()
-    ).n_steps
+    shape = (n_series, n_timestamps)
+    return tuple(
+        Budget.of_phase(settings, phase, shape, Ranks()).n_steps
+        for phase in ("pretrain", "finetune")
+    )
 
 
-def time_to_quality_table(paper, fixed, sets):
+def time_to_quality_table(paper, budgets, sets):
     """Per set: the steps "auto" takes, and NMI / fit seconds of the paper's
-    schedule, of a fixed 200 + 200 steps and of the defaults (whichever of the
-    two "auto" equals on the set)."""
-    lines = [
-        "| data | n x T | seeds | steps a phase: paper / auto | "
-        "paper NMI | paper fit s | 200 steps NMI | 200 steps fit s | "
-        "defaults NMI | defaults fit s |",
-        "|" + "---|" * 10,
-    ]
-    means = {"paper": [], "fixed": [], "defaults": []}
+    schedule, of each fixed budget and of the defaults (the column whose
+    steps "auto" takes on the set)."""
+    columns = [("paper", paper), *((label, column) for label, column, _ in budgets)]
+    head = ["data", "n x T", "seeds", "steps a phase: paper / auto"]
+    for label, _ in columns + [("defaults", None)]:
+        head += [f"{label} NMI", f"{label} fit s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    means = {label: [] for label, _ in columns + [("defaults", None)]}
     for name in sets:
-        rec = next(r for r in paper.records + fixed.records if r["dataset"] == name)
+        rec = next(r for _, c in columns for r in c.records if r["dataset"] == name)
         n, t = rec["n_samples"], rec["n_timestamps"]
         epochs_steps = 25 * -(-n // 64)
         auto = auto_steps(n, t)
-        if auto == epochs_steps:
+        if auto == (epochs_steps, epochs_steps):
             default = paper
-        elif auto == 200:
-            default = fixed
         else:
-            raise ValueError(f"no results at the default budget on {name}")
+            found = [c for _, c, steps in budgets if steps == auto]
+            if not found:
+                raise ValueError(f"no results at the default budget {auto} on {name}")
+            default = found[0]
         cells = []
-        for key, column in (("paper", paper), ("fixed", fixed), ("defaults", default)):
+        for label, column in columns + [("defaults", default)]:
             nmi = column.values(name, "nmi")
             seconds = column.values(name, "seconds")
             if nmi:
-                means[key].append(np.mean(nmi))
+                means[label].append(np.mean(nmi))
             cells += [rt.mean_std(nmi) if nmi else "—"]
             cells += [f"{np.mean(seconds):.0f}" if seconds else "—"]
         seeds = " ".join(map(str, default.seeds(name)))
-        lines.append(
-            f"| {name} | {n} x {t} | {seeds} | {epochs_steps} / {auto} | "
-            + " | ".join(cells)
-            + " |"
-        )
+        steps = f"{epochs_steps} / {auto[0]} + {auto[1]}"
+        first = f"| {name} | {n} x {t} | {seeds} | {steps} | "
+        lines.append(first + " | ".join(cells) + " |")
     row = []
-    for key in ("paper", "fixed", "defaults"):
-        values = means[key]
+    for values in means.values():
         note = "" if len(values) == len(sets) else f" ({len(values)} sets)"
         row += [f"{np.mean(values):.3f}{note}" if values else "—", ""]
     lines.append("| mean | | | | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
+def budget_columns():
+    """The :class:`Column` of each fixed budget of :data:`BUDGETS`."""
+    return [(label, Column(label, names), steps) for label, names, steps in BUDGETS]
+
+
 @table("time-to-quality")
 def _():
     paper = Column("paper", CURRENT[:4])
-    fixed = Column("200 + 200 steps", STEPS_200)
-    body = time_to_quality_table(paper, fixed, ("synthetic", *REAL))
-    return f"{body}\n\n{sources(*CURRENT[:4], *STEPS_200)}"
+    body = time_to_quality_table(paper, budget_columns(), ("synthetic", *REAL))
+    names = [name for _, files, _ in BUDGETS for name in files]
+    return f"{body}\n\n{sources(*CURRENT[:4], *names)}"
 
 
 # speed.md
@@ -474,11 +489,35 @@ def _():
     columns = [
         Column("paper's schedule (tscc 0.2 defaults)", CURRENT[1:4]),
         Column("pretraining + K-means, paper", CURRENT[1:4], PRETRAIN),
-        Column('defaults (tscc 0.3, "auto": 200 + 200 steps)', STEPS_200),
-        Column("pretraining + K-means, 200 steps", STEPS_200, PRETRAIN),
+        Column("tscc 0.3 defaults: 200 + 200 steps", STEPS_200),
+        Column("tscc 0.4 defaults: 400 + 160 steps", STEPS_400_160),
+        Column("pretraining + K-means, 400 steps", STEPS_400_160, PRETRAIN),
     ]
     body = seed_rows(columns, ["synthetic"], ("nmi", "seconds"))
-    return f"{body}\n\n{sources(*CURRENT[1:4], *STEPS_200)}"
+    return f"{body}\n\n{sources(*CURRENT[1:4], *STEPS_200, *STEPS_400_160)}"
+
+
+@table("default-fit-wall")
+def _():
+    """``fit_predict`` in a fresh process: tscc 0.3's budget against the defaults."""
+    rows = load("default_fit_wall")["rows"]
+    for row in rows:
+        params = row["params"]
+        row["budget"] = (
+            ", ".join(f"{k}={v}" for k, v in params.items()) or "the defaults"
+        )
+        row["minutes"] = row["seconds"] / 60
+    columns = [
+        ("budget", "settings", "s"),
+        ("seed", "seed", "d"),
+        ("optimizer_steps", "steps", "d"),
+        ("seconds", "wall s", ".0f"),
+        ("minutes", "wall min", ".1f"),
+        ("nmi", "NMI", ".3f"),
+        ("acc", "ACC", ".3f"),
+        ("peak_rss_mb", "peak RSS MB", ".0f"),
+    ]
+    return f"{rows_table(rows, columns)}\n\n{sources('default_fit_wall')}"
 
 
 @table("matmul-floor")
@@ -502,15 +541,22 @@ def _():
 
 @table("recompute-memory")
 def _():
-    rows = load("recompute_memory")["rows"]
+    # tscc 0.3 (the stacked taps kept, recomputation above 2 GiB), then 0.4
+    names = ("recompute_memory", "recompute_memory_taps")
+    rows = [
+        {**row, "tscc": load(name)["meta"]["tscc_version"]}
+        for name in names
+        for row in load(name)["rows"]
+    ]
     columns = [
+        ("tscc", "tscc", "s"),
         ("n_timestamps", "T", "d"),
         ("mode", "activations", "s"),
         ("peak_rss_mb", "peak RSS MB", ".0f"),
         ("seconds", "fit s", ".1f"),
         ("features_digest", "features digest", "s"),
     ]
-    return f"{rows_table(rows, columns)}\n\n{sources('recompute_memory')}"
+    return f"{rows_table(rows, columns)}\n\n{sources(*names)}"
 
 
 @table("targets")
@@ -647,6 +693,52 @@ def _():
         f"{seed_rows(per_seed, ['phasenet-event'], ('nmi',))}\n\n"
         f"{sources(defaults, l2)}"
     )
+
+
+#: Pretraining traces on the paper-size synthetic set, one per setting.
+BUDGET_TRACES = (
+    ("batch 64, lr 1e-3 (the defaults)", "pretrain_trace_synthetic_lr1e-3"),
+    ("batch 64, lr 3e-3", "pretrain_trace_synthetic_lr3e-3"),
+    ("batch 16, lr 1e-3", "pretrain_trace_synthetic_batch16"),
+)
+
+
+@table("budget-traces")
+def _():
+    """NMI of pretraining + K-means after each epoch, with steps and seconds."""
+    lines = [
+        "| setting | seed | epoch | steps | pretraining s | NMI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, name in BUDGET_TRACES:
+        for result in load(name)["results"]:
+            steps = seconds = 0
+            for record in result["trace"]:
+                steps += record["steps"]
+                seconds += record["seconds"]
+                lines.append(
+                    f"| {label} | {result['seed']} | {record['epoch']} | {steps} | "
+                    f"{seconds:.0f} | {record['nmi']:.3f} |"
+                )
+    names = [name for _, name in BUDGET_TRACES]
+    return "\n".join(lines) + f"\n\n{sources(*names)}"
+
+
+@table("compile-step")
+def _():
+    columns = [
+        ("mode", "encoder's blocks", "s"),
+        ("precision", "precision", "s"),
+        ("first_step_s", "first step s (compiles)", ".1f"),
+        ("next_two_steps_s", "next two steps s", ".2f"),
+        ("step_s", "then, s a step", ".3f"),
+        ("share", "share in matrix products", "s"),
+    ]
+    rows = load("compile_step")["rows"]
+    for row in rows:
+        share = row.get("matrix_product_share")
+        row["share"] = "—" if share is None else f"{share:.0%}"
+    return f"{rows_table(rows, columns)}\n\n{sources('compile_step')}"
 
 
 @table("pretrain-trace")

@@ -33,14 +33,12 @@ def _docs_tables():
 
 def main():
     dt = _docs_tables()
-    budgets = {
-        "paper: 25 + 25 epochs": dt.Column("paper", dt.CURRENT[:4]),
-        "200 + 200 steps": dt.Column("200 steps", dt.STEPS_200),
-    }
+    budgets = {"paper: 25 + 25 epochs": dt.Column("paper", dt.CURRENT[:4])}
+    budgets.update((label, column) for label, column, _ in dt.budget_columns())
     sets = ("synthetic", *dt.REAL)
     fig, axes = plt.subplots(1, len(sets), figsize=(2.2 * len(sets), 3.0), sharey=True)
     for ax, name in zip(axes, sets, strict=True):
-        for (label, column), marker in zip(budgets.items(), "os", strict=True):
+        for (label, column), marker in zip(budgets.items(), "os^D", strict=True):
             nmi = column.values(name, "nmi")
             seconds = column.values(name, "seconds")
             if not nmi:

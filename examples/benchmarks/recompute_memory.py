@@ -17,7 +17,6 @@ Run: python examples/benchmarks/recompute_memory.py --lengths 500 1460 \\
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,21 +61,20 @@ def main(argv=None):
     if args.child:
         print(json.dumps(one_fit(int(args.child[0]), args.child[1], args.seed)))
         return
+    from speed import child_row, write_rows  # rows with the command and versions
+
     rows = []
     for length in args.lengths:
         for mode in ("default", "keep"):
             cmd = [sys.executable, __file__, "--child", str(length), mode]
             cmd += ["--seed", str(args.seed)]
-            run = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            row = json.loads(run.stdout.strip().splitlines()[-1])
+            row = child_row(cmd)
             rows.append(row)
             print(
                 f"T={length} {mode:<8} {row['seconds']:6.1f} s, "
                 f"peak {row['peak_rss_mb']:6.0f} MB, features {row['features_digest']}",
                 flush=True,
             )
-    from speed import write_rows  # rows with the command and versions
-
     write_rows(args.out, rows)
 
 

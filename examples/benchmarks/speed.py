@@ -399,24 +399,29 @@ def default_fit(size, device, seed, params):
 
 
 def run_default_fits(args):
-    """One fresh process per seed; print and return their rows."""
+    """One fresh process per seed and setting; print and return their rows.
+
+    With ``--against``, each seed's fit at those settings runs right before
+    the one at ``--set``'s, so that the two compare on the same machine state.
+    """
+    variants = [args.set] if args.against is None else [args.against, args.set]
     rows = []
     for seed in args.seeds:
-        cmd = [sys.executable, __file__, "--fit-child", args.default_fit]
-        cmd += ["--device", args.device, "--seed", str(seed)]
-        for setting in args.set:
-            cmd += ["--set", setting]
-        run = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        row = json.loads(run.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        print(
-            f"default fit {row['default_fit']} seed {seed} {row['params'] or ''}: "
-            f"{row['seconds']:.1f} s wall ({row['optimizer_steps']} steps, "
-            f"{row['precision']}, {row['torch_threads']} threads), "
-            f"NMI {row['nmi']:.3f}, ACC {row['acc']:.3f}, "
-            f"peak RSS {row['peak_rss_mb']:.0f} MB",
-            flush=True,
-        )
+        for settings in variants:
+            cmd = [sys.executable, __file__, "--fit-child", args.default_fit]
+            cmd += ["--device", args.device, "--seed", str(seed)]
+            for setting in settings:
+                cmd += ["--set", setting]
+            row = child_row(cmd)
+            rows.append(row)
+            print(
+                f"default fit {row['default_fit']} seed {seed} {row['params'] or ''}: "
+                f"{row['seconds']:.1f} s wall ({row['optimizer_steps']} steps, "
+                f"{row['precision']}, {row['torch_threads']} threads), "
+                f"NMI {row['nmi']:.3f}, ACC {row['acc']:.3f}, "
+                f"peak RSS {row['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
     return rows
 
 
@@ -470,6 +475,14 @@ def main():
         metavar="NAME=VALUE",
         help="with --default-fit: a TSCCClusterer parameter (a Python literal)",
     )
+    parser.add_argument(
+        "--against",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="with --default-fit: also time a fit at these parameters "
+        "(repeatable), alternating with the fit at --set's, seed by seed",
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--fit-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -502,8 +515,7 @@ def main():
             cmd += ["--precision", precision, "--seed", str(args.seed)]
             cmd += ["--no-reference"] if args.no_reference else []
             cmd += ["--keep-freed-memory"] if args.keep_freed_memory else []
-            run = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
+            rows.append(child_row(cmd))
             print(f"done {size} {precision}", file=sys.stderr, flush=True)
 
     cols = [
@@ -546,6 +558,12 @@ def main():
         )
         rows.append(saving)
     write_rows(args.json, rows)
+
+
+def child_row(cmd):
+    """Run ``cmd`` (a fresh Python process) and return the JSON row it printed last."""
+    run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def write_rows(path, rows):
