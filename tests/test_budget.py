@@ -118,15 +118,16 @@ def test_budget_counts_out_steps_in_epochs(n_steps, per_epoch, expected):
     )
 
 
-def test_a_budget_of_epochs_is_their_steps_on_each_rank():
+def test_a_budget_takes_the_same_steps_on_any_number_of_ranks():
     from _shared import tiny_settings
 
+    # batch_size is the global batch: 2 ranks take 2 series each a step
     settings = tiny_settings(pretrain_epochs=3, batch_size=4)
     shape = (22, 10, 1)
     assert Budget.of_phase(settings, "pretrain", shape, Ranks()) == Budget(18, 6)
-    assert Budget.of_phase(settings, "pretrain", shape, Ranks(0, 2)) == Budget(9, 3)
+    assert Budget.of_phase(settings, "pretrain", shape, Ranks(0, 2)) == Budget(18, 6)
     settings = tiny_settings(pretrain_epochs=None, pretrain_steps=5, batch_size=4)
-    assert Budget.of_phase(settings, "pretrain", shape, Ranks(1, 2)) == Budget(5, 3)
+    assert Budget.of_phase(settings, "pretrain", shape, Ranks(1, 2)) == Budget(5, 6)
 
 
 @pytest.mark.parametrize(

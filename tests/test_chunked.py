@@ -277,3 +277,26 @@ def test_the_sample_is_part_of_the_cache_key(tmp_path):
         full = TSCCClusterer(**FIT, memory=str(tmp_path)).fit(X)
         half = TSCCClusterer(**FIT, memory=str(tmp_path), max_samples=0.5).fit(X)
     assert not np.array_equal(full.cluster_centers_, half.cluster_centers_)
+
+
+def test_a_sample_of_a_lazy_array_is_read_once_in_order(monkeypatch):
+    X, _ = two_shapes(20, 40)
+    lazy = CountingArray(X)
+    fitted = TSCCClusterer(**FIT, max_samples=0.4).fit(lazy)
+    plain = TSCCClusterer(**FIT, max_samples=0.4).fit(X)
+    np.testing.assert_array_equal(fitted.cluster_centers_, plain.cluster_centers_)
+    np.testing.assert_array_equal(fitted.labels_, plain.labels_)
+    # validation, the sample once, the labels of every series: no batch reads
+    assert lazy.rows_read == 1 + 2 * X.shape[0] + 16
+
+
+def test_a_sample_too_large_for_memory_is_read_batch_by_batch(monkeypatch):
+    import tscc.estimator
+
+    monkeypatch.setattr(tscc.estimator, "SAMPLE_IN_MEMORY_BYTES", 100)
+    X, _ = two_shapes(20, 40)
+    lazy = CountingArray(X)
+    fitted = TSCCClusterer(**FIT, max_samples=0.4).fit(lazy)
+    plain = TSCCClusterer(**FIT, max_samples=0.4).fit(X)
+    np.testing.assert_array_equal(fitted.cluster_centers_, plain.cluster_centers_)
+    assert lazy.rows_read > 1 + 2 * X.shape[0] + 16  # every epoch reads its batches

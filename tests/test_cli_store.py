@@ -1,5 +1,7 @@
 """A windows store as INPUT: predict (locally, on a Dask cluster), fit, transform."""
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -29,6 +31,11 @@ def store_and_model(tmp_path_factory):
     return store, model, pattern
 
 
+def _dispositions():
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    return {name: signal.getsignal(getattr(signal, name)) for name in names}
+
+
 def _csv(path):
     return np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
 
@@ -55,7 +62,9 @@ def test_predict_store_on_a_local_cluster_writes_zarr(
     store, model, _ = store_and_model
     out = tmp_path / "predictions.zarr"
     args = ["predict", str(store), "--model", str(model), "--out", str(out)]
+    before = _dispositions()
     assert main([*args, "--workers", "2", "-q"]) == 0
+    assert _dispositions() == before  # the Dask cluster leaves no handler behind
     assert "on 2 Dask worker(s) with 2 thread(s)" in capsys.readouterr().err
     written = zarr.open_group(out, mode="r")
     windows = open_windows(store)
@@ -129,3 +138,35 @@ def test_store_input_errors(store_and_model, tmp_path, capsys):
     zarr.open_group(str(other), mode="w").attrs["hello"] = 1
     assert main([*predict, str(other)]) == 2
     assert "is not a tscc windows store" in capsys.readouterr().err
+
+
+def test_transform_store_on_a_local_cluster_writes_zarr(store_and_model, tmp_path):
+    store, model, _ = store_and_model
+    out = tmp_path / "features.zarr"
+    args = ["transform", str(store), "--model", str(model), "--out", str(out)]
+    assert main([*args, "--workers", "2", "-q"]) == 0
+    written = zarr.open_group(out, mode="r")
+    assert sorted(written.array_keys()) == ["features", "source", "starttime",
+                                            "trace_id"]  # fmt: skip
+    windows = open_windows(store)
+    X = WaveformNormalizer().fit_transform(windows.X.compute())
+    np.testing.assert_array_equal(
+        written["features"][:], TSCCClusterer.load(model).transform(X)
+    )
+    assert written.attrs["normalize"] == "maxabs"
+
+
+def test_transform_store_locally_to_npz_and_refusals(store_and_model, tmp_path, capsys):
+    store, model, pattern = store_and_model
+    out = tmp_path / "features.npz"
+    args = ["transform", str(store), "--model", str(model), "--out", str(out), "-q"]
+    assert main(args) == 0
+    with np.load(out) as archive:
+        assert archive["features"].shape == (90, 8)
+    files = ["transform", pattern, "--window", "4", "--model", str(model)]
+    assert main([*files, "--out", str(tmp_path / "f.zarr")]) == 2
+    assert "is for a windows store" in capsys.readouterr().err
+    assert main([*files, "--out", str(tmp_path / "f.npy"), "--workers", "2"]) == 2
+    assert "take a windows store" in capsys.readouterr().err
+    assert main([*files, "--out", str(tmp_path / "f.csv")]) == 2
+    assert ".npy, .npz or .zarr" in capsys.readouterr().err

@@ -127,6 +127,42 @@ def test_epoch_shares_cover_the_permutation_in_equal_lengths(n_series):
     assert set(torch.cat(shares).tolist()) == set(order.tolist())
 
 
+def test_batch_size_is_the_batch_of_a_step_over_all_ranks():
+    assert [Ranks(0, size).batch_share(64) for size in (1, 2, 4)] == [64, 32, 16]
+    assert Ranks(0, 3).batch_share(64) == 22
+    assert Ranks(0, 8).batch_share(3) == 1
+    assert Ranks(0, 2).batch_note(64) is None
+    note = Ranks(0, 3).batch_note(64)
+    assert "each takes 22 series a step, 66 in all" in note
+    assert "(63 or 66)" in note
+
+
+@pytest.mark.parametrize("phase", ["pretrain", "finetune"])
+@pytest.mark.parametrize("budget", [{"epochs": 3}, {"steps": 7}, {"steps": "auto"}])
+def test_ranks_take_the_steps_of_a_single_process(phase, budget):
+    from tscc.training import Budget
+
+    settings = tiny_settings(
+        batch_size=16,
+        **{f"{phase}_epochs": budget.get("epochs")},
+        **{f"{phase}_steps": budget.get("steps", "auto")},
+    )
+    alone = Budget.of_phase(settings, phase, (200, 24), Ranks())
+    for size in (2, 4):
+        assert Budget.of_phase(settings, phase, (200, 24), Ranks(0, size)) == alone
+
+
+def test_the_ranks_batches_of_a_step_are_the_batch_of_a_single_process():
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(0))
+    batch_size, size = 8, 4
+    share = Ranks(0, size).batch_share(batch_size)
+    shares = [Ranks(rank, size).epoch_share(order) for rank in range(size)]
+    for step in range(40 // batch_size):
+        together = torch.cat([s[step * share : (step + 1) * share] for s in shares])
+        alone = order[step * batch_size : (step + 1) * batch_size]
+        assert sorted(together.tolist()) == sorted(alone.tolist())
+
+
 def test_shards_are_contiguous_and_cover_every_row():
     blocks = [Ranks(rank, 3).shard(10) for rank in range(3)]
     assert [(block.start, block.stop) for block in blocks] == [(0, 3), (3, 6), (6, 10)]
@@ -179,7 +215,7 @@ def _train_two_epochs(rank):
     ranks = current_ranks()
     torch.manual_seed(rank)  # different initial weights: DDP copies rank 0's
     encoder = TSEncoder(**ENCODER)
-    settings = tiny_settings(batch_size=4)
+    settings = tiny_settings(batch_size=8)  # the global batch: 4 per rank
     model = ranks.wrap(StepLoss(encoder, settings), CPU)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=1e-2)
     recorder = _ParameterRecorder(encoder)
@@ -206,7 +242,7 @@ def test_parameters_stay_identical_across_ranks_after_every_step(tmp_path):
     (steps0, losses0), (steps1, losses1) = values(
         run_ranks(_train_two_epochs, tmp_path)
     )
-    assert len(steps0) == len(steps1) == 2 * 3  # 22 series: 11 per rank, batches of 4
+    assert len(steps0) == len(steps1) == 2 * 3  # 22 series: 11 per rank, 4 a step
     for step0, step1 in zip(steps0, steps1, strict=True):
         assert torch.equal(step0, step1)
     assert losses0 == losses1  # the epoch's mean over both ranks
@@ -315,7 +351,14 @@ def test_a_nan_on_one_rank_stops_every_rank(tmp_path):
     assert "this rank (rank 1 of 2)" in results[1]["message"]
 
 
-def _ctrl_c_on_rank_0(rank):
+_DISPOSITIONS = {"handled": signal.default_int_handler, "ignored": signal.SIG_IGN}
+
+
+def _ctrl_c_on_rank_0(rank, disposition):
+    # the disposition of the process, whatever pytest's was: a terminal's
+    # Python handles SIGINT, a job started in the background ignores it
+    before = _DISPOSITIONS[disposition]
+    signal.signal(signal.SIGINT, before)
     real_forward = StepLoss.forward
 
     def forward(self, *args, **kwargs):
@@ -329,21 +372,49 @@ def _ctrl_c_on_rank_0(rank):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         weights, history, completed = pretrain_encoder(
-            series_of(20), tiny_settings(pretrain_epochs=3, batch_size=4)
+            series_of(20), tiny_settings(pretrain_epochs=3, batch_size=8)
         )
-    handler_restored = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    kept = signal.getsignal(signal.SIGINT) is before
     messages = [str(w.message) for w in caught]
-    return weights, len(history), completed, handler_restored, messages
+    return weights, len(history), completed, kept, messages
 
 
 def test_ctrl_c_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
-    (w0, n0, done0, restored0, msgs0), (w1, n1, done1, restored1, _) = values(
-        run_ranks(_ctrl_c_on_rank_0, tmp_path)
+    (w0, n0, done0, kept0, msgs0), (w1, n1, done1, kept1, _) = values(
+        run_ranks(_ctrl_c_on_rank_0, tmp_path, "handled")
     )
     assert (n0, n1, done0, done1) == (1, 1, False, False)
-    assert restored0 and restored1
+    assert kept0 and kept1  # the handler in force before the call is back
     assert any("keeps the weights of epoch 1" in message for message in msgs0)
     assert all(torch.equal(w0[name], w1[name]) for name in w0)
+
+
+def test_ranks_that_ignore_sigint_keep_ignoring_it(tmp_path):
+    (w0, n0, done0, kept0, msgs0), (w1, n1, done1, kept1, _) = values(
+        run_ranks(_ctrl_c_on_rank_0, tmp_path, "ignored")
+    )
+    assert (n0, n1, done0, done1) == (3, 3, True, True)  # the signal changed nothing
+    assert kept0 and kept1
+    assert not any("interrupted" in message for message in msgs0)
+    assert all(torch.equal(w0[name], w1[name]) for name in w0)
+
+
+@pytest.mark.slow
+def test_a_background_pytest_passes_the_ctrl_c_test(tmp_path):
+    """The Ctrl-C test run as a background job of a shell, where SIGINT is ignored."""
+    command = (
+        f"{sys.executable} -m pytest -q -p no:cacheprovider {__file__} "
+        "-k 'ctrl_c_on_one_rank or ignore_sigint'"
+    )
+    done = subprocess.run(
+        ["bash", "-c", f"({command}) & wait $!"],
+        capture_output=True,
+        text=True,
+        timeout=2 * TIMEOUT,
+        cwd=os.path.dirname(__file__),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
 
 
 def _fit(rank):
@@ -369,6 +440,20 @@ def test_a_two_rank_fit_is_the_same_on_every_rank_and_every_run(tmp_path):
         assert torch.equal(parameters, reference[2])
         assert history == reference[3]
     assert len(reference[0]) == 30 and len(reference[3]) == 4
+
+
+def _fit_with_an_odd_batch(rank):
+    X, _ = two_shapes(n_per_class=10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TSCCClusterer(**{**TINY_FIT, "batch_size": 5}).fit(X)
+    return [str(w.message) for w in caught]
+
+
+def test_a_batch_that_does_not_divide_is_rounded_with_one_warning(tmp_path):
+    messages0, messages1 = values(run_ranks(_fit_with_an_odd_batch, tmp_path))
+    assert sum("batch_size=5 does not divide over 2" in m for m in messages0) == 1
+    assert messages1 == []  # rank 0 alone warns
 
 
 def _fit_with_memory(rank, location):
@@ -415,6 +500,29 @@ def test_cli_fit_with_two_processes_writes_one_model(tmp_path):
     written = np.loadtxt(labels, delimiter=",", skiprows=1, usecols=-1)
     np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
     np.testing.assert_array_equal(written, fitted.labels_)
+
+
+def _dispositions():
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    return {name: signal.getsignal(getattr(signal, name)) for name in names}
+
+
+def test_cli_fit_with_two_processes_leaves_the_signal_handlers_as_they_were(
+    tmp_path,
+):
+    from tscc.cli import main
+
+    X, _ = two_shapes(n_per_class=6)
+    np.save(tmp_path / "X.npy", X)
+    before = _dispositions()
+    status = main(
+        ["fit", str(tmp_path / "X.npy"), "--n-clusters", "2", "--nproc", "2",
+         "--quiet", "--model", str(tmp_path / "m.tscc"), "--depth", "1",
+         "--hidden-dims", "4", "--repr-dims", "4", "--pretrain-epochs", "1",
+         "--finetune-epochs", "0"]
+    )  # fmt: skip
+    assert status == 0
+    assert _dispositions() == before  # torchrun's launcher installs its own
 
 
 @pytest.mark.slow

@@ -74,6 +74,7 @@ from .encoding import feature_memberships
 from .estimator import TSCCClusterer
 
 __all__ = [
+    "PREDICTION_OUTPUTS",
     "limit_torch_threads",
     "predict",
     "predict_all",
@@ -81,6 +82,9 @@ __all__ = [
     "transform",
     "write_predictions",
 ]
+
+#: The arrays :func:`write_predictions` can write, in the order it writes them.
+PREDICTION_OUTPUTS = ("labels", "memberships", "features")
 
 
 def transform(estimator, X, *, torch_threads=None):
@@ -288,6 +292,7 @@ def write_predictions(
     attrs=None,
     torch_threads=None,
     compute=True,
+    outputs=PREDICTION_OUTPUTS,
 ):
     """Write labels, memberships and features of a Dask array into a Zarr store.
 
@@ -302,6 +307,10 @@ def write_predictions(
         As in :func:`predict_all`.
     store : str or path-like
         Folder of the Zarr group to write; replaced if it exists.
+    outputs : sequence of {"labels", "memberships", "features"}, \
+            default=("labels", "memberships", "features")
+        The arrays to write; ``("features",)`` is :func:`transform` written
+        to disk (no memberships are computed then).
     metadata : dict of str to array-like, default=None
         Per-series provenance (e.g. ``SeismicWindows.metadata()``): each
         written as a string array of that name, ``n_samples`` long.
@@ -322,8 +331,8 @@ def write_predictions(
     -----
     The group holds ``labels`` (int64, ``(n_samples,)``), ``memberships``
     (float64, ``(n_samples, n_clusters)``) and ``features`` (float32 for
-    float32 series, ``(n_samples, repr_dims)``), chunked like ``X`` along the
-    series axis, and the ``metadata`` arrays.
+    float32 series, ``(n_samples, repr_dims)``), those of ``outputs``, chunked
+    like ``X`` along the series axis, and the ``metadata`` arrays.
 
     Examples
     --------
@@ -341,16 +350,25 @@ def write_predictions(
     """
     import zarr  # installed with Dask by the dask extra
 
-    results = predict_all(estimator, X, torch_threads=torch_threads)
+    outputs = _check_outputs(outputs)
+    if outputs == ("features",):
+        results = {"features": transform(estimator, X, torch_threads=torch_threads)}
+    else:
+        results = dict(
+            zip(
+                PREDICTION_OUTPUTS,
+                predict_all(estimator, X, torch_threads=torch_threads),
+                strict=True,
+            )
+        )
+    results = [results[name] for name in outputs]
     path = os.fspath(store)
     group = zarr.open_group(path, mode="w")
     targets = [
         group.create_array(
             name, shape=array.shape, chunks=array.chunksize, dtype=array.dtype
         )
-        for name, array in zip(
-            ("labels", "memberships", "features"), results, strict=True
-        )
+        for name, array in zip(outputs, results, strict=True)
     ]
     for name, values in (metadata or {}).items():
         values = np.asarray(values, dtype=str)
@@ -367,6 +385,18 @@ def write_predictions(
         return stored
     dask.compute(stored)
     return path
+
+
+def _check_outputs(outputs):
+    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    unknown = [name for name in outputs if name not in PREDICTION_OUTPUTS]
+    if unknown or not outputs or len(set(outputs)) != len(outputs):
+        raise ValueError(
+            f"outputs must name some of {', '.join(PREDICTION_OUTPUTS)}, each "
+            f"once; got {outputs!r}."
+        )
+    # in the store's order, whatever the order asked
+    return tuple(name for name in PREDICTION_OUTPUTS if name in outputs)
 
 
 # ------------------------------------------------------------------ the graph

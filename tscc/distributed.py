@@ -9,6 +9,9 @@ path serves both.
 
 What is shared and what is not:
 
+- ``batch_size`` is the global batch: each of W ranks takes ``batch_size / W``
+  series a step (:meth:`Ranks.batch_share`), so that a fit takes the steps
+  and sees the batches of a single process, whatever W;
 - every rank draws the same permutation of the series per epoch and takes its
   own equal-length share of it (:meth:`Ranks.epoch_share`); crops, masks and
   dropout come from streams of its own;
@@ -19,13 +22,15 @@ What is shared and what is not:
   (:func:`tscc.clustering.fuzzy_center_step` with the ranks), and K-means
   runs on rank 0 over all features and is broadcast;
 - a non-finite loss or a Ctrl-C on any rank stops every rank at the same step
-  (:meth:`Ranks.check_step`).
+  (:meth:`Ranks.check_step`);
+- warnings are issued by rank 0 alone (:meth:`Ranks.lead_warnings`).
 """
 
 import math
 import os
 import signal
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -99,6 +104,70 @@ class Ranks:
         padded = self.share_length(len(order)) * self.size
         repeats = math.ceil(padded / len(order))
         return order.repeat(repeats)[:padded][self.rank :: self.size]
+
+    def batch_share(self, batch_size):
+        """Series each rank takes per optimizer step, of a global ``batch_size``.
+
+        Parameters
+        ----------
+        batch_size : int
+            Series per step over all ranks (the estimator's ``batch_size``).
+
+        Returns
+        -------
+        share : int
+            ``batch_size / size`` when it divides, else rounded up (the step
+            then takes ``share * size`` series; see :meth:`batch_note`); at
+            least 1.
+
+        Examples
+        --------
+        >>> from tscc.distributed import Ranks
+        >>> [Ranks(0, size).batch_share(64) for size in (1, 2, 3)]
+        [64, 32, 22]
+        """
+        return max(1, math.ceil(batch_size / self.size))
+
+    def batch_note(self, batch_size):
+        """What a distributed fit makes of ``batch_size``, or None when it divides.
+
+        Parameters
+        ----------
+        batch_size : int
+
+        Returns
+        -------
+        note : str or None
+            A sentence for a warning when the processes cannot share
+            ``batch_size`` equally, naming the batch they take instead.
+        """
+        share = self.batch_share(batch_size)
+        if share * self.size == batch_size:
+            return None
+        lower = (batch_size // self.size) * self.size
+        closest = f"{lower} or {share * self.size}" if lower else f"{share * self.size}"
+        return (
+            f"batch_size={batch_size} does not divide over {self.size} processes: "
+            f"each takes {share} series a step, {share * self.size} in all. Set a "
+            f"batch_size that {self.size} divides ({closest}) to train on "
+            "exactly that many."
+        )
+
+    @contextmanager
+    def lead_warnings(self):
+        """While active, warnings are shown by rank 0 only.
+
+        Every rank meets the same conditions (the same data, settings and,
+        after each step, the same weights), so one copy of each warning is
+        enough; a single process shows all of them. The warning filters are
+        restored on exit.
+        """
+        if self.rank == 0:
+            yield self
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield self
 
     def share_length(self, n_series):
         """Series each rank trains on per epoch.
@@ -288,10 +357,14 @@ class Ranks:
 
         Only when distributed, and only in the main thread (where Python
         delivers signals): every rank then stops at the same step
-        (:meth:`check_step`). The previous handler is restored on exit.
+        (:meth:`check_step`). The previous handler is restored on exit. A
+        process that ignores SIGINT (a job started in the background by a
+        shell, ``nohup``) keeps ignoring it: that is its owner's choice.
         """
-        if not self.distributed or threading.current_thread() is not (
-            threading.main_thread()
+        if (
+            not self.distributed
+            or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         ):
             yield self
             return
@@ -443,7 +516,41 @@ def launch_local_processes(nproc, module_args, threads=1):
     if added:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
-        torchrun.run(options)
+        with kept_signal_dispositions():
+            torchrun.run(options)
     finally:
         if added:
             del os.environ["OMP_NUM_THREADS"]
+
+
+#: The signals whose handlers torchrun's launcher replaces with its own.
+_LAUNCHER_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    if hasattr(signal, name)
+)
+
+
+@contextmanager
+def kept_signal_dispositions(signals=_LAUNCHER_SIGNALS):
+    """Put back the handlers of ``signals`` as they were, on leaving the block.
+
+    ``torchrun``'s launcher installs handlers that stop its processes and
+    leaves them installed; a library call must not change how its caller's
+    process reacts to Ctrl-C afterwards. Only in the main thread, where
+    handlers can be set.
+
+    Parameters
+    ----------
+    signals : tuple of signal.Signals, default=(SIGINT, SIGTERM, SIGHUP, SIGQUIT)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {number: signal.getsignal(number) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            if handler is not None and signal.getsignal(number) is not handler:
+                signal.signal(number, handler)

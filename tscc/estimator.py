@@ -39,7 +39,7 @@ from .heap import release_free_memory
 from .losses import CLUSTER_LOSSES
 from .persistence import load_model, save_model, upgrade_state
 from .progress import TrainingProgress
-from .series import TensorSeries
+from .series import SAMPLE_IN_MEMORY_BYTES, TensorSeries
 from .settings import TrainingSettings, min_crop_overlap
 from .training import Budget, finetune_encoder, initial_clusters, pretrain_encoder
 
@@ -112,7 +112,10 @@ class TSCCClusterer(
         gives "pretraining + K-means".
     batch_size : int, default=64
         Series per optimizer step and per encoding batch; need not divide the
-        number of series, and may exceed it.
+        number of series, and may exceed it. In a distributed fit it is the
+        global batch: each of W processes takes ``batch_size / W`` series a
+        step (rounded up, with a warning, when W does not divide it), so the
+        number of processes changes the speed, not what is learned.
     lr : float, default=1e-3
         AdamW learning rate of pretraining.
     finetune_lr : float, default=1e-4
@@ -255,15 +258,18 @@ class TSCCClusterer(
     Dask), read a block of rows at a time, so that memory is bounded by the
     block and batch sizes and the ``n x repr_dims`` features, not by the
     input. Results are identical, bit for bit, to those of the same series in
-    memory. Training reads each batch from such an array in random order: fast
-    from a memory map, slow from compressed chunks; fit on a sample
-    (``max_samples``) or a memory map. :mod:`tscc.dask` predicts over a Dask
-    cluster.
+    memory. A training sample (``max_samples``) of such an array is read into
+    memory once, in the array's order (each chunk once), when it takes at
+    most :data:`~tscc.series.SAMPLE_IN_MEMORY_BYTES` (1 GiB) as float32;
+    otherwise training reads each batch from the array in random order: fast
+    from a memory map, slow from compressed chunks. :mod:`tscc.dask` predicts
+    over a Dask cluster.
 
     When a ``torch.distributed`` process group is initialised (``torchrun``,
     ``tscc fit --nproc``), ``fit`` trains data-parallel over it: each process
-    trains on its share of every epoch with ``batch_size`` series per step,
-    gradients are averaged, the K-means initialisation and centre updates run
+    trains on its share of every epoch with ``batch_size / W`` series per
+    step (W processes: the steps and batches of a single process), gradients
+    are averaged, the K-means initialisation and centre updates run
     over all series, and every process ends with the same model
     (:mod:`tscc.distributed`). ``memory`` cannot be used then.
 
@@ -457,50 +463,52 @@ class TSCCClusterer(
         memory = check_memory(self.memory)
         ranks = current_ranks()
         device = rank_device(resolve_device(self.device), ranks)
-        self._check_distributed(ranks, memory, device)
-        X, digest = self._check_training_series(X, memory)
-        settings = self._training_settings(X, device)
-        # the ranks of a distributed fit report through rank 0 alone
-        progress = TrainingProgress(self.verbose if ranks.rank == 0 else 0)
-        train_rows = self._sample_rows(len(X), settings.seeds.sample)
-        series = self._training_series(X, train_rows, progress, ranks)
-        weights, self.history_, completed = self._pretrain(
-            series, settings, memory, (digest, train_rows), progress
-        )
-        encoder = rebuild_encoder(settings.encoder_kwargs, weights, device)
-        progress.message(f"K-means initialisation of {self.n_clusters} centres")
-        features, centers = initial_clusters(encoder, series, settings)
-        self.n_iter_ = 0
-        if completed and settings.trains("finetune"):
-            clusters, history, _ = finetune_encoder(
-                encoder, series, features, centers, settings, progress
+        # every rank meets the same conditions: one copy of each warning
+        with ranks.lead_warnings():
+            self._check_distributed(ranks, memory, device)
+            X, digest = self._check_training_series(X, memory)
+            settings = self._training_settings(X, device)
+            # the ranks of a distributed fit report through rank 0 alone
+            progress = TrainingProgress(self.verbose if ranks.rank == 0 else 0)
+            train_rows = self._sample_rows(len(X), settings.seeds.sample)
+            series = self._training_series(X, train_rows, progress, ranks)
+            weights, self.history_, completed = self._pretrain(
+                series, settings, memory, (digest, train_rows), progress
             )
-            features, centers = clusters.features, clusters.centers
-            self.history_ += history
-            self.n_iter_ = len(history)
-        del series
-        self.encoder_ = encoder.eval()
-        self.device_ = str(device)
-        self.cluster_centers_ = centers.double().cpu().numpy()
-        if train_rows is not None:
-            progress.message(f"encoding all {len(X)} series")
-            # unless fit_transform returns them, the features of all series
-            # are never held at once: labels are assigned block by block
-            features = (
-                encode_features(encoder, X, self.batch_size, device)
-                if keep_features
-                else None
-            )
-        if features is None:
-            self.labels_ = self._encoded_labels(X)
-        else:
-            features = features.cpu()
-            self.labels_ = feature_labels(features, self.cluster_centers_, self.m)
-        self._warn_if_collapsed()
-        # Training frees gigabytes in fragments that glibc keeps; hand them
-        # back once, as fit returns (no setting changes: an action, not a mode).
-        release_free_memory()
-        return features, X.dtype
+            encoder = rebuild_encoder(settings.encoder_kwargs, weights, device)
+            progress.message(f"K-means initialisation of {self.n_clusters} centres")
+            features, centers = initial_clusters(encoder, series, settings)
+            self.n_iter_ = 0
+            if completed and settings.trains("finetune"):
+                clusters, history, _ = finetune_encoder(
+                    encoder, series, features, centers, settings, progress
+                )
+                features, centers = clusters.features, clusters.centers
+                self.history_ += history
+                self.n_iter_ = len(history)
+            del series
+            self.encoder_ = encoder.eval()
+            self.device_ = str(device)
+            self.cluster_centers_ = centers.double().cpu().numpy()
+            if train_rows is not None:
+                progress.message(f"encoding all {len(X)} series")
+                # unless fit_transform returns them, the features of all series
+                # are never held at once: labels are assigned block by block
+                features = (
+                    encode_features(encoder, X, self.batch_size, device)
+                    if keep_features
+                    else None
+                )
+            if features is None:
+                self.labels_ = self._encoded_labels(X)
+            else:
+                features = features.cpu()
+                self.labels_ = feature_labels(features, self.cluster_centers_, self.m)
+            self._warn_if_collapsed()
+            # Training frees gigabytes in fragments that glibc keeps; hand them
+            # back once, as fit returns (no setting changes: an action, not a mode).
+            release_free_memory()
+            return features, X.dtype
 
     def _training_settings(self, X, device):
         """The fit's :class:`~tscc.settings.TrainingSettings`; sets what it resolves."""
@@ -593,9 +601,24 @@ class TSCCClusterer(
         return np.sort(rng.choice(n_samples, size=size, replace=False))
 
     def _training_series(self, X, rows, progress, ranks):
-        """Training series: a float32 tensor when in memory, else read per batch."""
-        if X.lazy:
+        """Training series: a float32 tensor in memory, else read per batch.
+
+        A sample (``rows``) of a lazy array is read into memory once when it
+        is small enough, in the array's order so that each chunk is read
+        once, rather than a random batch of chunks at every step.
+        """
+        if X.lazy and (
+            rows is None
+            or 4 * len(rows) * X.shape[1] * X.shape[2] > SAMPLE_IN_MEMORY_BYTES
+        ):
             series = X if rows is None else X.subset(rows)
+        elif X.lazy:
+            progress.message(
+                f"reading the {len(rows)} training series into memory, chunk by chunk"
+            )
+            values = X.subset(rows).values()
+            series = TensorSeries(torch.tensor(values, dtype=torch.float32))
+            del values
         else:
             values = X.values()
             if rows is not None:
@@ -609,10 +632,14 @@ class TSCCClusterer(
                 f"{ranks.size} processes; use fewer processes or more series."
             )
         if ranks.distributed:
+            share = ranks.batch_share(self.batch_size)
             progress.message(
                 f"training data-parallel over {ranks.size} processes, "
-                f"{self.batch_size} series per process and step"
+                f"{share} series per process and {share * ranks.size} per step"
             )
+            note = ranks.batch_note(self.batch_size)
+            if note is not None:
+                warnings.warn(note, UserWarning, stacklevel=4)
         return series
 
     @staticmethod

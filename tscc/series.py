@@ -18,6 +18,7 @@ from sklearn.utils import assert_all_finite
 
 __all__ = [
     "BLOCK_BYTES",
+    "SAMPLE_IN_MEMORY_BYTES",
     "ChunkedSeries",
     "TensorSeries",
     "as_series",
@@ -31,6 +32,11 @@ __all__ = [
 #: keep the peak low and let glibc reuse their memory: blocks of tens of MB
 #: left the heap several times larger (the scaling page has the numbers).
 BLOCK_BYTES = 4 * 2**20
+
+#: Bytes (as float32) up to which the training sample of a lazy array is read
+#: into memory once, in order, instead of a random batch of rows at every
+#: step: reading compressed chunks at random costs a chunk per series.
+SAMPLE_IN_MEMORY_BYTES = 2**30
 
 
 def is_lazy_array(X):

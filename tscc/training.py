@@ -132,7 +132,8 @@ class Budget:
         budget : Budget
         """
         n_series, n_timestamps = shape[0], shape[1]
-        steps_per_epoch = math.ceil(ranks.share_length(n_series) / settings.batch_size)
+        share = ranks.batch_share(settings.batch_size)
+        steps_per_epoch = math.ceil(ranks.share_length(n_series) / share)
         epochs = getattr(settings, f"{phase}_epochs")
         if epochs is not None:
             return cls(epochs * steps_per_epoch, steps_per_epoch)
@@ -141,7 +142,7 @@ class Budget:
             if settings.max_train_length is not None:
                 n_timestamps = min(n_timestamps, settings.max_train_length)
             values = AUTO_STEP_VALUES[phase]
-            cap = math.ceil(values / (settings.batch_size * n_timestamps))
+            cap = math.ceil(values / (share * ranks.size * n_timestamps))
             steps = min(AUTO_EPOCHS * steps_per_epoch, cap)
         return cls(steps, steps_per_epoch)
 
@@ -360,11 +361,12 @@ def train_epoch(
     device = settings.torch_device
     model.train()
     order = ranks.epoch_share(torch.as_tensor(streams.order.permutation(len(series))))
+    batch_size = ranks.batch_share(settings.batch_size)
     if max_steps is not None:
-        order = order[: max_steps * settings.batch_size]
+        order = order[: max_steps * batch_size]
     totals = torch.zeros(2, dtype=torch.float64, device=device)
-    for start in range(0, len(order), settings.batch_size):
-        batch = as_float_tensor(series.take(order[start : start + settings.batch_size]))
+    for start in range(0, len(order), batch_size):
+        batch = as_float_tensor(series.take(order[start : start + batch_size]))
         batch = pad_to_length(batch.to(device, non_blocking=True), settings.min_overlap)
         batch = _random_window(batch, settings.max_train_length, streams.crops)
         plan = draw_crops(
@@ -390,7 +392,7 @@ def train_epoch(
     return {
         "contrastive": contrastive_mean,
         "cluster": cluster_mean,
-        "steps": math.ceil(len(order) / settings.batch_size),
+        "steps": math.ceil(len(order) / batch_size),
         "seconds": time.perf_counter() - start_time,
     }
 

@@ -1,15 +1,17 @@
-"""The Dask client of ``tscc predict`` on a windows store, and its progress.
+"""The Dask client of predict and transform on a windows store, and its progress.
 
-Imported by predict when it is given a store, after :mod:`tscc.dask` (whose
-import says how to install Dask when it is missing).
+Imported by predict and transform when they are given a store, after
+:mod:`tscc.dask` (whose import says how to install Dask when it is missing).
 """
 
 import contextlib
+import os
 import sys
 
 import dask
 from dask.callbacks import Callback
 
+from .. import dask as tscc_dask
 from ..progress import JobProgress
 from ._common import UserError
 
@@ -44,6 +46,38 @@ def dask_client(args):
         Client(cluster) as client,
     ):
         yield client
+
+
+def write_store(args, model, series, outputs, verb):
+    """Write ``outputs`` of the store ``series`` to the Zarr folder ``args.out``.
+
+    On the Dask client of ``args`` (:func:`dask_client`), with a progress bar
+    unless ``args.quiet``; the group's attributes record the model, the
+    windows store, the normalisation and the model's cluster count, which
+    ``tscc report`` reads.
+    """
+    with dask_client(args) as client:
+        where = "locally" if client is None else f"on {describe_cluster(client)}"
+        print(
+            f"{verb} {series.X.shape[0]} windows of {args.inputs[0]} {where}.",
+            file=sys.stderr,
+            flush=True,
+        )
+        written = tscc_dask.write_predictions(
+            model,
+            series.X,
+            args.out,
+            metadata=series.metadata,
+            attrs={
+                "model": os.path.abspath(args.model),
+                "windows_store": os.path.abspath(args.inputs[0]),
+                "normalize": series.normalize,
+                "n_clusters": int(model.n_clusters),
+            },
+            compute=False,
+            outputs=outputs,
+        )
+        compute([written], client, args.quiet)
 
 
 def describe_cluster(client):

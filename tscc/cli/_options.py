@@ -364,3 +364,26 @@ def window_options(args):
         "gaps": args.gaps,
         "format": args.format,
     }
+
+
+def add_dask_options(parser):
+    """``--scheduler`` and ``--workers``: where predict and transform run on a store."""
+    cluster = parser.add_argument_group(
+        "Dask (a windows store from 'tscc windows' as INPUT; needs tscc[dask])"
+    )
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="start a local Dask cluster of N single-threaded worker processes",
+    )
+    cluster.add_argument(
+        "-q", "--quiet", action="store_true", help="show no progress bar"
+    )
+    return cluster

@@ -1,10 +1,13 @@
-"""What the subcommands write: CSV tables of labels, sizes on disk."""
+"""What the subcommands write: CSV tables of labels, Zarr stores, sizes on disk."""
 
 import csv
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
+
+from ._common import UserError
 
 
 def output_columns(metadata, labels):
@@ -52,3 +55,19 @@ def directory_size(path):
             return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
         n_bytes /= 1000
     return f"{n_bytes:.1f} TB"
+
+
+def to_zarr(args):
+    """Whether the command's ``--out`` is a Zarr folder (``.zarr``)."""
+    return args.out is not None and Path(args.out).suffix.lower() == ".zarr"
+
+
+def refuse_store_options(args):
+    """Refuse the options that only a windows store as INPUT takes."""
+    if args.scheduler or args.workers:
+        raise UserError(
+            "--scheduler and --workers take a windows store (written by 'tscc "
+            "windows') as INPUT."
+        )
+    if to_zarr(args):
+        raise UserError("--out FILE.zarr is for a windows store as INPUT.")

@@ -56,9 +56,10 @@ def add_parser(commands):
         help=(
             "train data-parallel in N local processes launched with torchrun, "
             "one thread each unless OMP_NUM_THREADS is set (gloo on CPUs; one "
-            "GPU each and NCCL with --device cuda); --batch-size is per "
-            "process. Under torchrun (several machines), leave it out "
-            "(default: 1)"
+            "GPU each and NCCL with --device cuda); --batch-size is the "
+            "batch of a step over all N, each taking its share, so N changes "
+            "the speed, not what is learned. Under torchrun (several "
+            "machines), leave it out (default: 1)"
         ),
     )
     group = parser.add_argument_group(

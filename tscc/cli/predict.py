@@ -1,14 +1,17 @@
 """``tscc predict``: the clusters of a saved model for the series of INPUT."""
 
-import os
 import sys
 import time
-from pathlib import Path
 
-from ._common import UserError
 from ._inputs import check_shape, load_model, read_input
-from ._options import add_model_input_options, positive_int
-from ._output import add_prediction_columns, output_columns, write_csv
+from ._options import add_dask_options, add_model_input_options
+from ._output import (
+    add_prediction_columns,
+    output_columns,
+    refuse_store_options,
+    to_zarr,
+    write_csv,
+)
 
 
 def add_parser(commands):
@@ -43,24 +46,7 @@ def add_parser(commands):
             "memberships, features and the provenance of every window"
         ),
     )
-    cluster = parser.add_argument_group(
-        "Dask (a windows store from 'tscc windows' as INPUT; needs tscc[dask])"
-    )
-    where = cluster.add_mutually_exclusive_group()
-    where.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
-    )
-    where.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="start a local Dask cluster of N single-threaded worker processes",
-    )
-    cluster.add_argument(
-        "-q", "--quiet", action="store_true", help="show no progress bar"
-    )
+    add_dask_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -70,13 +56,7 @@ def run(args):
     series = read_input(args)
     if series.kind == "store":
         return _predict_store(args, model, series)
-    if args.scheduler or args.workers:
-        raise UserError(
-            "--scheduler and --workers take a windows store (written by 'tscc "
-            "windows') as INPUT."
-        )
-    if _to_zarr(args):
-        raise UserError("--out FILE.zarr is for a windows store as INPUT.")
+    refuse_store_options(args)
     check_shape(model, series.X, args)
     memberships = model.predict_proba(series.X)
     out = output_columns(series.metadata, memberships.argmax(axis=1))
@@ -88,47 +68,31 @@ def run(args):
     return 0
 
 
-def _to_zarr(args):
-    return args.out is not None and Path(args.out).suffix.lower() == ".zarr"
-
-
 def _predict_store(args, model, series):
     """``tscc predict`` of a windows store, on a Dask cluster or locally."""
     from .. import dask as tscc_dask  # Dask is an optional dependency
-    from ._dask import compute, dask_client, describe_cluster
+    from ._dask import compute, dask_client, describe_cluster, write_store
 
     X = series.X
     check_shape(model, X, args)
-    with dask_client(args) as client:
-        where = "locally" if client is None else f"on {describe_cluster(client)}"
-        print(
-            f"Predicting {X.shape[0]} windows of {args.inputs[0]} {where}.",
-            file=sys.stderr,
-            flush=True,
-        )
-        start = time.perf_counter()
-        if _to_zarr(args):
-            written = tscc_dask.write_predictions(
-                model,
-                X,
-                args.out,
-                metadata=series.metadata,
-                attrs={
-                    "model": os.path.abspath(args.model),
-                    "windows_store": os.path.abspath(args.inputs[0]),
-                },
-                compute=False,
+    start = time.perf_counter()
+    if to_zarr(args):
+        write_store(args, model, series, tscc_dask.PREDICTION_OUTPUTS, "Predicting")
+    else:
+        with dask_client(args) as client:
+            where = "locally" if client is None else f"on {describe_cluster(client)}"
+            print(
+                f"Predicting {X.shape[0]} windows of {args.inputs[0]} {where}.",
+                file=sys.stderr,
+                flush=True,
             )
-            compute([written], client, args.quiet)
-        else:
             results = tscc_dask.predict_all(model, X)
             labels, memberships, features = compute(results, client, args.quiet)
-    seconds = time.perf_counter() - start
-    if not _to_zarr(args):
         out = output_columns(series.metadata, labels)
         features = features if args.features else None
         add_prediction_columns(out, memberships, features, proba=args.proba)
         write_csv(args.out, out)
+    seconds = time.perf_counter() - start
     if args.out:
         print(
             f"Labels of {X.shape[0]} windows written to {args.out} in "

@@ -1,13 +1,17 @@
 """``tscc transform``: the learned features R of the series of INPUT."""
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 from ._common import UserError
 from ._inputs import check_shape, load_model, read_input
-from ._options import add_model_input_options
+from ._options import add_dask_options, add_model_input_options
+from ._output import refuse_store_options, to_zarr
+
+_SUFFIXES = (".npy", ".npz", ".zarr")
 
 
 def add_parser(commands):
@@ -20,32 +24,77 @@ def add_parser(commands):
             "R (n_series x repr_dims) and save them: .npy holds the features, "
             ".npz the array 'features' and the provenance arrays 'source', "
             "'trace_id' and 'starttime'. A windows store is encoded a block "
-            "at a time."
+            "at a time, on Dask with --workers or --scheduler; with --out "
+            "FILE.zarr the blocks are written as they are encoded, with the "
+            "provenance of every window, so the features need not fit in "
+            "memory."
         ),
     )
     add_model_input_options(parser)
     parser.add_argument(
-        "--out", required=True, metavar="FILE", help="output .npy or .npz file"
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output .npy or .npz file, or a .zarr folder for a windows store",
     )
+    add_dask_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args):
     """Run ``tscc transform``: learned features of series."""
     suffix = Path(args.out).suffix.lower()
-    if suffix not in (".npy", ".npz"):
-        raise UserError(f"--out must be a .npy or .npz file, got {args.out}.")
+    if suffix not in _SUFFIXES:
+        raise UserError(f"--out must be a .npy, .npz or .zarr path, got {args.out}.")
     model = load_model(args.model, args.device)
     series = read_input(args)
     check_shape(model, series.X, args)
-    features = model.transform(series.X)
-    if suffix == ".npy":
-        np.save(args.out, features)
+    if series.kind == "store":
+        return _transform_store(args, model, series)
+    refuse_store_options(args)
+    _save(args.out, model.transform(series.X), series)
+    return 0
+
+
+def _transform_store(args, model, series):
+    """``tscc transform`` of a windows store, on a Dask cluster or locally."""
+    from .. import dask as tscc_dask  # Dask is an optional dependency
+    from ._dask import compute, dask_client, describe_cluster, write_store
+
+    start = time.perf_counter()
+    if to_zarr(args):
+        write_store(args, model, series, ("features",), "Encoding")
+        shape = (series.X.shape[0], model.repr_dims)
     else:
-        np.savez(args.out, features=features, **series.metadata)
+        with dask_client(args) as client:
+            where = "locally" if client is None else f"on {describe_cluster(client)}"
+            print(
+                f"Encoding {series.X.shape[0]} windows of {args.inputs[0]} {where}.",
+                file=sys.stderr,
+                flush=True,
+            )
+            (features,) = compute(
+                [tscc_dask.transform(model, series.X)], client, args.quiet
+            )
+        _save(args.out, features, series, report=False)
+        shape = features.shape
+    seconds = time.perf_counter() - start
     print(
-        f"Features of shape {features.shape} of {series.describe()} written "
-        f"to {args.out}.",
+        f"Features of shape {shape} of {series.describe()} written to "
+        f"{args.out} in {seconds:.1f} s.",
         file=sys.stderr,
     )
     return 0
+
+
+def _save(path, features, series, report=True):
+    if Path(path).suffix.lower() == ".npy":
+        np.save(path, features)
+    else:
+        np.savez(path, features=features, **series.metadata)
+    if report:
+        print(
+            f"Features of shape {features.shape} of {series.describe()} written "
+            f"to {path}.",
+            file=sys.stderr,
+        )
