@@ -134,3 +134,66 @@ def test_missing_matplotlib_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "tscc\[plot\]"'):
         plot_history(_history())
+
+
+def test_the_timeline_counts_the_windows_of_each_cluster_per_bin():
+    from tscc.plotting import plot_cluster_timeline
+
+    start = np.datetime64("2024-03-01T00:00:00")
+    times = start + np.array([0, 10, 3700, 3800, 7300]) * np.timedelta64(1, "s")
+    labels = np.array([0, 1, 1, 1, 0])
+    fig = plot_cluster_timeline(times.astype(str), labels, bin="hour")
+    heights = [[bar.get_height() for bar in ax.patches] for ax in fig.axes]
+    assert heights == [[1, 0, 1], [1, 2, 0]]
+    fig = plot_cluster_timeline(times, labels, bin="day", n_clusters=3)
+    assert [[bar.get_height() for bar in ax.patches] for ax in fig.axes] == [
+        [2], [3], [0]
+    ]  # fmt: skip
+
+
+def test_time_bins_and_bad_times():
+    from tscc.plotting import plot_cluster_rhythms, time_bin
+
+    start = np.datetime64("2024-03-01")
+    assert time_bin([start, start + np.timedelta64(14, "D")]) == "hour"
+    assert time_bin([start, start + np.timedelta64(15, "D")]) == "day"
+    with pytest.raises(ValueError, match="ISO 8601"):
+        plot_cluster_rhythms(["yesterday", "today"], [0, 1])
+    with pytest.raises(ValueError, match="equal length"):
+        plot_cluster_rhythms([start, start], [0])
+
+
+def test_rhythms_are_each_clusters_share_of_the_hour():
+    from tscc.plotting import plot_cluster_rhythms
+
+    hours = np.datetime64("2024-03-04T00") + np.arange(48) * np.timedelta64(1, "h")
+    labels = (hours.astype("datetime64[h]").astype(int) % 24 >= 12).astype(int)
+    by_hour, _ = plot_cluster_rhythms(hours, labels).axes
+    share = by_hour.lines[1].get_ydata()
+    np.testing.assert_array_equal(share, np.repeat([0.0, 1.0], 12))
+
+
+def test_examples_by_ranking_are_the_lowest_scores():
+    from tscc.plotting import plot_cluster_waveforms
+
+    X = np.arange(6)[:, None] * np.ones((6, 10)) + 1.0
+    ranking = np.array([5.0, 1.0, np.inf, 0.0, 2.0, 3.0])
+    fig = plot_cluster_waveforms(X, np.zeros(6, int), n_examples=3, ranking=ranking)
+    drawn = [line.get_ydata()[0] for line in fig.axes[0].lines]
+    # rows 3, 1, 4 (each scaled to peak 1, offset by 2.2 per example)
+    np.testing.assert_allclose(drawn, [1.0, 1.0 - 2.2, 1.0 - 4.4])
+    with pytest.raises(ValueError, match="one score per label"):
+        plot_cluster_waveforms(X, np.zeros(6, int), ranking=ranking[:3])
+
+
+def test_spectra_and_membership_histogram_check_their_input():
+    from tscc.plotting import plot_cluster_spectra, plot_membership_histogram
+
+    X = np.sin(np.arange(64) * 2 * np.pi * 10 / 64)[None].repeat(4, 0)
+    ax = plot_cluster_spectra(X, np.array([0, 0, 1, 1]), sampling_rate=64.0)
+    peak = ax.lines[0].get_xdata()[np.argmax(ax.lines[0].get_ydata())]
+    assert peak == 10.0
+    with pytest.raises(ValueError, match="shape"):
+        plot_membership_histogram(np.ones(3))
+    with pytest.raises(ValueError, match="one label per row"):
+        plot_membership_histogram(np.full((3, 2), 0.5), labels=[0, 1])

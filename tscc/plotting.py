@@ -19,6 +19,7 @@ __all__ = [
     "plot_embedding",
     "plot_history",
     "plot_membership_histogram",
+    "time_bin",
 ]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")

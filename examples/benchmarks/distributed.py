@@ -6,8 +6,9 @@ and ``--repeats`` times interleaved:
 
 * ``1x2``: one process with two threads (a plain fit);
 * ``2x1``: two processes with one thread each, launched with
-  ``torch.distributed.run --standalone`` (gloo on this machine), every process
-  with ``--batch-size`` series per step.
+  ``torch.distributed.run --standalone`` (gloo on this machine), sharing
+  ``--batch-size`` series per step (the global batch; before tscc 0.4.1 each
+  process took ``--batch-size``).
 
 It reports the seconds per pretraining and fine-tuning epoch, the whole fit,
 the NMI and ACC against the hidden labels, and, for the distributed set-ups,

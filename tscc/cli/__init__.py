@@ -1,4 +1,4 @@
-"""The ``tscc`` command line: demo, fit, predict, transform and windows.
+"""The ``tscc`` command line: demo, fit, predict, transform, windows and report.
 
 Run ``tscc --help`` or ``python -m tscc --help``; every subcommand takes
 ``--help`` too. Errors the user can fix (a missing file, an unknown format,
@@ -8,12 +8,12 @@ model, a bad parameter) are reported as one line on stderr with exit status
 
 One module per subcommand (:mod:`tscc.cli.demo`, :mod:`~tscc.cli.fit`,
 :mod:`~tscc.cli.predict`, :mod:`~tscc.cli.transform`,
-:mod:`~tscc.cli.windows`), each with ``add_parser(commands)`` and
-``run(args)``; the parts they share are the options (``_options``: the
-estimator's options are generated from :class:`~tscc.TSCCClusterer`'s
-parameter constraints and docstring), the input (``_inputs``, through
-:func:`tscc.io.open_series`), the output (``_output``) and the Dask client
-(``_dask``).
+:mod:`~tscc.cli.windows`, :mod:`~tscc.cli.report`), each with
+``add_parser(commands)`` and ``run(args)``; the parts they share are the
+options (``_options``: the estimator's options are generated from
+:class:`~tscc.TSCCClusterer`'s parameter constraints and docstring), the
+input (``_inputs``, through :func:`tscc.io.open_series`), the output
+(``_output``) and the Dask client (``_dask``).
 """
 
 import argparse
@@ -21,13 +21,13 @@ import os
 import sys
 
 from .._version import __version__
-from . import demo, fit, predict, transform, windows
+from . import demo, fit, predict, report, transform, windows
 from ._common import PROG, UserError
 
 __all__ = ["build_parser", "main"]
 
 #: The subcommands' modules, in the order ``tscc --help`` lists them.
-COMMANDS = (demo, fit, predict, transform, windows)
+COMMANDS = (demo, fit, predict, transform, windows, report)
 
 
 def main(argv=None):
