@@ -95,6 +95,7 @@ class GalleryOrder:
         "plot_feature_probes.py",
         "plot_miniseed_folder.py",
         "plot_scaling.py",
+        "plot_archive_report.py",
         "plot_gpu.py",
     )
 

@@ -303,3 +303,17 @@ def test_feature_norm_adds_no_weights_and_is_validated():
     assert plain.state_dict().keys() == unit.state_dict().keys()
     with pytest.raises(ValueError, match="feature_norm"):
         TSEncoder(1, depth=1, feature_norm="l1")
+
+
+def test_mean_pooling_averages_the_observed_timestamps():
+    from tscc.encoder import mean_pool_observed
+
+    z = torch.arange(12, dtype=torch.float32).reshape(2, 3, 2)
+    observed = torch.tensor([[True, False, True], [False, False, False]])
+    pooled = mean_pool_observed(z, observed)
+    torch.testing.assert_close(pooled[0], (z[0, 0] + z[0, 2]) / 2)
+    torch.testing.assert_close(pooled[1], z[1].mean(dim=0))  # none observed: all
+    encoder = TSEncoder(1, repr_dims=2, depth=1, pooling="mean")
+    torch.testing.assert_close(encoder.pool(z, observed), pooled)
+    with pytest.raises(ValueError, match="pooling"):
+        TSEncoder(1, depth=1, pooling="median")

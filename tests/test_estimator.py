@@ -510,3 +510,15 @@ def test_feature_norm_is_validated_in_fit(data):
     X, _ = data
     with pytest.raises(ValueError, match="feature_norm"):
         TSCCClusterer(**{**TINY, "feature_norm": "l1"}).fit(X)
+
+
+def test_mean_pooling_shares_pretraining_and_changes_the_features(data, tmp_path):
+    X, _ = data
+    common = {**TINY, "memory": str(tmp_path)}
+    plain = TSCCClusterer(**common).fit(X)
+    mean = TSCCClusterer(**common, pooling="mean").fit(X)
+    assert mean.history_[0] == plain.history_[0]  # the same pretraining
+    assert not np.allclose(mean.transform(X), plain.transform(X))
+    np.testing.assert_array_equal(mean.predict(X), mean.labels_)
+    with pytest.raises(ValueError, match="pooling"):
+        TSCCClusterer(**{**TINY, "pooling": "median"}).fit(X)

@@ -11,11 +11,13 @@ from torch.utils.checkpoint import checkpoint
 
 __all__ = [
     "FEATURE_NORMS",
+    "POOLINGS",
     "PRECISIONS",
     "DilatedConv1d",
     "DilatedConvBlock",
     "TSEncoder",
     "max_pool_observed",
+    "mean_pool_observed",
     "rebuild_encoder",
     "receptive_depth",
     "timestamp_mask",
@@ -25,6 +27,9 @@ __all__ = [
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 #: Scalings of the pooled series features: none (the paper's) or unit length.
 FEATURE_NORMS = (None, "l2")
+#: Poolings of the per-timestamp representations into series features: the
+#: paper's maximum, or the mean.
+POOLINGS = ("max", "mean")
 
 
 def max_pool_observed(z, observed):
@@ -43,6 +48,25 @@ def max_pool_observed(z, observed):
     masked = z.masked_fill(~observed.unsqueeze(-1), float("-inf"))
     pooled = masked.amax(dim=1)
     return torch.where(torch.isfinite(pooled), pooled, z.amax(dim=1))
+
+
+def mean_pool_observed(z, observed):
+    """Average per-timestamp representations over observed timestamps.
+
+    Parameters
+    ----------
+    z : torch.Tensor of shape (B, T, R)
+    observed : torch.Tensor of shape (B, T), dtype bool
+
+    Returns
+    -------
+    features : torch.Tensor of shape (B, R)
+        A series without any observed timestamp is averaged over all of them.
+    """
+    weights = observed.to(z.dtype)
+    count = weights.sum(dim=1, keepdim=True)
+    weights = torch.where(count > 0, weights, torch.ones_like(weights))
+    return (z * weights.unsqueeze(-1)).sum(dim=1) / weights.sum(dim=1, keepdim=True)
 
 
 class DilatedConv1d(nn.Conv1d):
@@ -241,6 +265,11 @@ class TSEncoder(nn.Module):
         keeps the max-pooled representation (the paper's), ``"l2"`` scales it
         to unit length. It has no weights, so it changes nothing in the
         per-timestamp output or in the contrastive loss.
+    pooling : {"max", "mean"}, default="max"
+        How :meth:`pool` makes one feature vector of a series' per-timestamp
+        representations: their maximum over time (the paper's), or their
+        mean, which keeps how much of the series is active, not only how
+        strongly its most active moment is. No weights either.
 
     Attributes
     ----------
@@ -268,13 +297,17 @@ class TSEncoder(nn.Module):
         precision="float32",
         output_block=True,
         feature_norm=None,
+        pooling="max",
     ):
         super().__init__()
         if feature_norm not in FEATURE_NORMS:
             raise ValueError(
                 f"feature_norm={feature_norm!r} is not one of {FEATURE_NORMS}."
             )
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r} is not one of {POOLINGS}.")
         self.feature_norm = feature_norm
+        self.pooling = pooling
         if precision not in PRECISIONS:
             raise ValueError(
                 f"precision={precision!r} is not one of {sorted(PRECISIONS)}."
@@ -329,7 +362,7 @@ class TSEncoder(nn.Module):
         return z.float()
 
     def pool(self, z, observed):
-        """Features of whole series: ``z`` max-pooled over observed timestamps.
+        """Features of whole series: ``z`` pooled over observed timestamps.
 
         Parameters
         ----------
@@ -342,7 +375,10 @@ class TSEncoder(nn.Module):
         features : torch.Tensor of shape (batch, repr_dims)
             Scaled to unit length when ``feature_norm="l2"``.
         """
-        features = max_pool_observed(z, observed)
+        if self.pooling == "mean":
+            features = mean_pool_observed(z, observed)
+        else:
+            features = max_pool_observed(z, observed)
         if self.feature_norm == "l2":
             features = F.normalize(features, dim=-1)
         return features

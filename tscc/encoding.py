@@ -1,6 +1,6 @@
 """Batched encoding of whole series into features, and their memberships.
 
-Everything that turns series into the max-pooled features ``R`` outside a
+Everything that turns series into the pooled features ``R`` outside a
 training step goes through here: ``transform``, ``predict`` and their Dask
 twins (:mod:`tscc.dask`), the K-means initialisation and the centre steps of
 fine-tuning. Series come as a :class:`~tscc.series.ChunkedSeries` or

@@ -144,6 +144,15 @@ class TSCCClusterer(
         feature vector to unit length, so that clusters are told apart by the
         direction of R, not its size. Pretraining is the same with either, and
         is shared through ``memory``.
+    pooling : {"max", "mean"}, default="max"
+        How the encoder's per-timestamp representations become the series
+        features R, wherever TSCC clusters them (as ``feature_norm``):
+        ``"max"`` takes their maximum over time, as in the paper; ``"mean"``
+        their mean over the observed timestamps, which keeps how much of a
+        window is active, e.g. event windows against noise windows after
+        max-abs normalisation, where the maximum is about the same for both.
+        Pretraining is the same with either, and is shared through
+        ``memory``.
     augment : {None, "waveform"}, default=None
         Perturbation of the two crops that contrastive training compares, in
         pretraining and fine-tuning. ``None`` uses the crops and timestamp
@@ -333,6 +342,7 @@ class TSCCClusterer(
         "cluster_loss": [StrOptions(set(CLUSTER_LOSSES))],
         "cluster_fraction": [Interval(Real, 0, 1, closed="right")],
         "feature_norm": [StrOptions({"l2"}), None],
+        "pooling": [StrOptions({"max", "mean"})],
         "augment": [StrOptions(set(AUGMENTATIONS)), None],
         "tol": [Interval(Real, 0, 1, closed="both")],
         "center_update_interval": [Interval(Integral, 1, None, closed="left")],
@@ -370,6 +380,7 @@ class TSCCClusterer(
         cluster_loss="fcm_ratio",
         cluster_fraction=0.5,
         feature_norm=None,
+        pooling="max",
         augment=None,
         center_update_interval=2,
         tol=0.0,
@@ -399,6 +410,7 @@ class TSCCClusterer(
         self.cluster_loss = cluster_loss
         self.cluster_fraction = cluster_fraction
         self.feature_norm = feature_norm
+        self.pooling = pooling
         self.augment = augment
         self.center_update_interval = center_update_interval
         self.tol = tol
@@ -690,7 +702,7 @@ class TSCCClusterer(
     # ---------------------------------------------------------------- inference
 
     def transform(self, X):
-        """Encode series into the max-pooled learned features ``R``.
+        """Encode series into the pooled learned features ``R``.
 
         Parameters
         ----------

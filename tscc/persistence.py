@@ -33,6 +33,7 @@ _READABLE_VERSIONS = (1, 2)
 _PARAMETERS_BEFORE = {
     "cluster_loss": "fcm",  # the paper's term (the default is another now)
     "feature_norm": None,  # the max-pooled features as they are
+    "pooling": "max",  # the paper's pooling over time
     "augment": None,  # the crops as they are
 }
 

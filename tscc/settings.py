@@ -115,6 +115,7 @@ class TrainingSettings:
     depth: int = _pretraining()
     precision: str = _pretraining()
     feature_norm: str | None = None
+    pooling: str = "max"
     # both phases
     batch_size: int = _pretraining()
     temporal_unit: int = _pretraining()
@@ -180,6 +181,7 @@ class TrainingSettings:
             "precision": self.precision,
             "output_block": True,
             "feature_norm": self.feature_norm,
+            "pooling": self.pooling,
         }
 
     @property

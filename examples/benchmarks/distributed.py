@@ -180,8 +180,19 @@ def main(argv=None):
     ]
     report(records)
     if args.out:
+        import tscc
+
+        meta = {
+            "command": " ".join(["python", *sys.argv]),
+            "tscc_version": tscc.__version__,
+            "torch_version": torch.__version__,
+        }
         with open(args.out, "w") as file:
-            json.dump({"settings": vars(args), "records": records}, file, indent=1)
+            json.dump(
+                {"meta": meta, "settings": vars(args), "records": records},
+                file,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

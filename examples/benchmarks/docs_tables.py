@@ -36,6 +36,7 @@ PAGES = (
     REPO / "docs" / "benchmarks.md",
     REPO / "docs" / "experiments.md",
     REPO / "docs" / "speed.md",
+    REPO / "docs" / "scaling.md",
 )
 
 
@@ -798,6 +799,54 @@ def render(text):
         return f"{match[1]}\n{TABLES[name]()}\n\n{match[4]}"
 
     return REGION.sub(fill, text)
+
+
+# scaling.md
+
+# distributed.py runs, per-process batches (before tscc 0.4.1) and global ones
+DISTRIBUTED_PER_PROCESS = (
+    "distributed",
+    "distributed_batch32",
+    "distributed_seed1",
+    "distributed_batch32_seed1",
+)
+DISTRIBUTED_GLOBAL = (
+    "distributed_global_batch_seed0",
+    "distributed_global_batch_seed1",
+)
+
+
+def distributed_table(names, global_batch):
+    """Seed, set-up, batches, seconds per epoch, fit seconds, NMI, ACC."""
+    head = (
+        "| seed | processes x threads | batch of a step (per process) | "
+        "pretraining s/epoch | fine-tuning s/epoch | fit | NMI | ACC |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for name in names:
+        data = load(name)
+        batch = data["settings"]["batch_size"]
+        for r in data["records"]:
+            per_process = batch // r["processes"] if global_batch else batch
+            rows.append(
+                f"| {data['settings']['seed']} | {r['processes']} x {r['threads']} "
+                f"| {per_process * r['processes']} ({per_process}) "
+                f"| {np.mean(r['pretrain_epoch_seconds']):.1f} "
+                f"| {np.mean(r['finetune_epoch_seconds']):.1f} "
+                f"| {r['fit_seconds']:.0f} s | {r['nmi']:.3f} | {r['acc']:.3f} |"
+            )
+    return "\n".join([head, *rows]) + "\n\n" + sources(*names)
+
+
+@table("distributed-global-batch")
+def _():
+    return distributed_table(DISTRIBUTED_GLOBAL, global_batch=True)
+
+
+@table("distributed-per-process-batch")
+def _():
+    return distributed_table(DISTRIBUTED_PER_PROCESS, global_batch=False)
 
 
 def rendered_pages():
