@@ -50,7 +50,7 @@ except ImportError as exc:
 from tscc.archive import write_event_archive
 
 work = tempfile.TemporaryDirectory(prefix="tscc-archive-")
-os.chdir(work.name)
+folder = Path(work.name)  # every command runs there
 
 
 def tscc(*args):
@@ -58,6 +58,7 @@ def tscc(*args):
     print("$ tscc " + " ".join(args))
     done = subprocess.run(
         [sys.executable, "-m", "tscc", *args],
+        cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -73,9 +74,9 @@ def tscc(*args):
 # One miniSEED file per station and day, holding the E, N and Z channels, in
 # counts, at 50 Hz; each event lies inside one of the 4 s windows cut below.
 
-archive = write_event_archive("archive", random_state=0)
+archive = write_event_archive(folder / "archive", random_state=0)
 for path in archive.files:
-    print(path)
+    print(Path(path).relative_to(folder))
 print(f"{archive.event_time.size} events at {len(archive.stations)} stations")
 
 # %%
@@ -121,7 +122,7 @@ tscc(
 # ``report/index.html`` and its figures; open it in any browser.
 
 tscc("report", "predictions.zarr", "--out", "report")
-print(sorted(os.listdir("report")))
+print(sorted(os.listdir(folder / "report")))
 
 # %%
 # Did the events come out as their own cluster?
@@ -129,7 +130,7 @@ print(sorted(os.listdir("report")))
 # Only now are the known event times used: each window is marked by whether
 # an event starts inside it, and the clusters are scored against that.
 
-predictions = zarr.open_group("predictions.zarr", mode="r")
+predictions = zarr.open_group(folder / "predictions.zarr", mode="r")
 labels = predictions["labels"][:]
 holds = archive.holds_event(
     np.array(predictions["trace_id"][:].tolist(), dtype=str),
@@ -152,10 +153,9 @@ print(f"NMI against 'the window holds an event': {nmi:.3f}")
 
 fig, axes = plt.subplots(2, 1, figsize=(10, 9))
 for ax, name in zip(axes, ["timeline_000.png", "waveforms.png"], strict=True):
-    ax.imshow(plt.imread(Path("report") / name))
+    ax.imshow(plt.imread(folder / "report" / name))
     ax.set_axis_off()
 fig.tight_layout()
 plt.show()
 
-os.chdir(Path.home())
 work.cleanup()

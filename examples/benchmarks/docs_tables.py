@@ -801,6 +801,23 @@ def render(text):
     return REGION.sub(fill, text)
 
 
+@table("depth-at-budget")
+def _():
+    """Seed 0 of the synthetic set at the 0.4 budget: depth 10 against 5."""
+    rows = [
+        "| depth | method | NMI | ACC | ARI | fit s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for depth, name in ((10, STEPS_400_160[0]), (5, "quality_depth5_seed0")):
+        for r in load(name)["results"]:
+            if r["dataset"] == "synthetic" and r["seed"] == 0:
+                rows.append(
+                    f"| {depth} | {r['method']} | {r['nmi']:.3f} | {r['acc']:.3f} "
+                    f"| {r['ari']:.3f} | {r['seconds']:.0f} |"
+                )
+    return "\n".join(rows) + "\n\n" + sources(STEPS_400_160[0], "quality_depth5_seed0")
+
+
 # scaling.md
 
 # distributed.py runs, per-process batches (before tscc 0.4.1) and global ones
