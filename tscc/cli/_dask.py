@@ -56,13 +56,7 @@ def write_store(args, model, series, outputs, verb):
     windows store, the normalisation and the model's cluster count, which
     ``tscc report`` reads.
     """
-    with dask_client(args) as client:
-        where = "locally" if client is None else f"on {describe_cluster(client)}"
-        print(
-            f"{verb} {series.X.shape[0]} windows of {args.inputs[0]} {where}.",
-            file=sys.stderr,
-            flush=True,
-        )
+    with announced_client(args, verb, series.X.shape[0]) as client:
         written = tscc_dask.write_predictions(
             model,
             series.X,
@@ -78,6 +72,19 @@ def write_store(args, model, series, outputs, verb):
             outputs=outputs,
         )
         compute([written], client, args.quiet)
+
+
+@contextlib.contextmanager
+def announced_client(args, verb, n_windows):
+    """:func:`dask_client`, after saying on stderr what runs where."""
+    with dask_client(args) as client:
+        where = "locally" if client is None else f"on {describe_cluster(client)}"
+        print(
+            f"{verb} {n_windows} windows of {args.inputs[0]} {where}.",
+            file=sys.stderr,
+            flush=True,
+        )
+        yield client
 
 
 def describe_cluster(client):

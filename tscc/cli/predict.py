@@ -1,6 +1,5 @@
 """``tscc predict``: the clusters of a saved model for the series of INPUT."""
 
-import sys
 import time
 
 from ._inputs import check_shape, load_model, read_input
@@ -71,7 +70,7 @@ def run(args):
 def _predict_store(args, model, series):
     """``tscc predict`` of a windows store, on a Dask cluster or locally."""
     from .. import dask as tscc_dask  # Dask is an optional dependency
-    from ._dask import compute, dask_client, describe_cluster, write_store
+    from ._dask import announced_client, compute, write_store
 
     X = series.X
     check_shape(model, X, args)
@@ -79,13 +78,7 @@ def _predict_store(args, model, series):
     if to_zarr(args):
         write_store(args, model, series, tscc_dask.PREDICTION_OUTPUTS, "Predicting")
     else:
-        with dask_client(args) as client:
-            where = "locally" if client is None else f"on {describe_cluster(client)}"
-            print(
-                f"Predicting {X.shape[0]} windows of {args.inputs[0]} {where}.",
-                file=sys.stderr,
-                flush=True,
-            )
+        with announced_client(args, "Predicting", X.shape[0]) as client:
             results = tscc_dask.predict_all(model, X)
             labels, memberships, features = compute(results, client, args.quiet)
         out = output_columns(series.metadata, labels)

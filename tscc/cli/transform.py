@@ -59,20 +59,14 @@ def run(args):
 def _transform_store(args, model, series):
     """``tscc transform`` of a windows store, on a Dask cluster or locally."""
     from .. import dask as tscc_dask  # Dask is an optional dependency
-    from ._dask import compute, dask_client, describe_cluster, write_store
+    from ._dask import announced_client, compute, write_store
 
     start = time.perf_counter()
     if to_zarr(args):
         write_store(args, model, series, ("features",), "Encoding")
         shape = (series.X.shape[0], model.repr_dims)
     else:
-        with dask_client(args) as client:
-            where = "locally" if client is None else f"on {describe_cluster(client)}"
-            print(
-                f"Encoding {series.X.shape[0]} windows of {args.inputs[0]} {where}.",
-                file=sys.stderr,
-                flush=True,
-            )
+        with announced_client(args, "Encoding", series.X.shape[0]) as client:
             (features,) = compute(
                 [tscc_dask.transform(model, series.X)], client, args.quiet
             )
