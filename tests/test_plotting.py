@@ -197,3 +197,14 @@ def test_spectra_and_membership_histogram_check_their_input():
         plot_membership_histogram(np.ones(3))
     with pytest.raises(ValueError, match="one label per row"):
         plot_membership_histogram(np.full((3, 2), 0.5), labels=[0, 1])
+
+
+def test_sizes_label_a_sample_of_each_cluster():
+    from tscc.plotting import plot_cluster_spectra, plot_cluster_waveforms
+
+    X = np.random.default_rng(0).normal(size=(6, 32))
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    fig = plot_cluster_waveforms(X, labels, n_examples=2, sizes=[1200, 30])
+    assert "n=1,200, 3 drawn" in fig.axes[0].get_ylabel()
+    ax = plot_cluster_spectra(X, labels, sizes=[1200, 30])
+    assert ax.get_legend().get_texts()[1].get_text() == "cluster 1 (n=30, 3 drawn)"

@@ -157,6 +157,7 @@ def plot_cluster_waveforms(
     fig=None,
     random_state=0,
     ranking=None,
+    sizes=None,
 ):
     """Example waveforms and the mean waveform of each cluster.
 
@@ -190,6 +191,10 @@ def plot_cluster_waveforms(
         the examples of a cluster are its members of the lowest scores
         (``inf`` for series never to show), in that order. ``None`` chooses
         them at random.
+    sizes : array-like of int, default=None
+        Size of each cluster (indexed by label) when ``X`` is a sample of
+        it: the labels then say "n=SIZE, DRAWN drawn". ``None`` counts the
+        members in ``X``.
 
     Returns
     -------
@@ -250,7 +255,9 @@ def plot_cluster_waveforms(
             scaled = series / peak if peak > 0 else series
             montage.plot(time, scaled - 2.2 * offset, color=color, lw=0.7)
         montage.set_yticks([])
-        montage.set_ylabel(f"cluster {cluster}\n(n={members.shape[0]})")
+        montage.set_ylabel(
+            f"cluster {cluster}\n({_members_text(sizes, cluster, members.shape[0])})"
+        )
 
         with warnings.catch_warnings():  # all-NaN timestamps: "empty slice"
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -272,7 +279,9 @@ def plot_cluster_waveforms(
     return fig
 
 
-def plot_cluster_spectra(X, labels, *, sampling_rate=None, channel=0, ax=None):
+def plot_cluster_spectra(
+    X, labels, *, sampling_rate=None, channel=0, ax=None, sizes=None
+):
     """Mean amplitude spectrum of each cluster.
 
     Each series is demeaned, tapered with a Hann window and transformed
@@ -293,6 +302,9 @@ def plot_cluster_spectra(X, labels, *, sampling_rate=None, channel=0, ax=None):
         Channel drawn for multichannel ``X``.
     ax : matplotlib.axes.Axes, default=None
         Axes to draw into; ``None`` makes a new figure.
+    sizes : array-like of int, default=None
+        Size of each cluster when ``X`` is a sample of it, as in
+        :func:`plot_cluster_waveforms`.
 
     Returns
     -------
@@ -330,7 +342,7 @@ def plot_cluster_spectra(X, labels, *, sampling_rate=None, channel=0, ax=None):
             mean[1:],
             color=color,
             lw=1.2,
-            label=f"cluster {cluster} (n={members.sum()})",
+            label=f"cluster {cluster} ({_members_text(sizes, cluster, members.sum())})",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -339,6 +351,13 @@ def plot_cluster_spectra(X, labels, *, sampling_rate=None, channel=0, ax=None):
     ax.set_title("Mean amplitude spectrum")
     ax.legend(fontsize="small")
     return ax
+
+
+def _members_text(sizes, cluster, drawn):
+    """``"n=12"``, or ``"n=4,858, 305 drawn"`` for a sample of a cluster."""
+    if sizes is None:
+        return f"n={drawn}"
+    return f"n={int(sizes[cluster]):,}, {drawn} drawn"
 
 
 def _channel_series(X, labels, channel):

@@ -542,17 +542,18 @@ def _waveform_sections(
     ranks = np.full(chosen.size, np.inf)
     if ranking is not None:
         ranks = ranking[chosen]
+    sizes = np.bincount(found.labels, minlength=n_clusters)
     channel_index, channel_name = _channel(channel, series, store)
     rate = _sampling_rate(store)
     fig = plotting.plot_cluster_waveforms(
         X, labels, n_examples=n_examples, channel=channel_index,
         sampling_rate=rate, ranking=ranks if ranking is not None else None,
-        random_state=random_state,
+        random_state=random_state, sizes=sizes,
     )  # fmt: skip
     figures.append(_save(plt, fig, folder, "waveforms.png"))
     waveforms = _image(figures[-1])
     ax = plotting.plot_cluster_spectra(X, labels, sampling_rate=rate,
-                                       channel=channel_index)  # fmt: skip
+                                       channel=channel_index, sizes=sizes)  # fmt: skip
     figures.append(_save(plt, ax.figure, folder, "spectra.png"))
     text = (
         f"<p>Channel {html.escape(channel_name)}, windows normalised as they "
