@@ -179,6 +179,8 @@ def write_report(
     if bin not in ("auto", "hour", "day"):
         raise ValueError(f'bin must be "auto", "hour" or "day", got {bin!r}.')
     found = _read_predictions(predictions)
+    if found.memberships is not None:  # read once: three parts use them
+        found.memberships = np.asarray(found.memberships[:], dtype=np.float64)
     say(f"Read {found.labels.size} labels from {found.path}.")
     fitted = _load_model(model, found)
     n_clusters = _n_clusters(found, fitted)
@@ -196,9 +198,7 @@ def write_report(
         sections.append(_overview(found, n_clusters, fitted))
         stations = _stations(found)
         if found.memberships is not None:
-            ax = plotting.plot_membership_histogram(
-                np.asarray(found.memberships[:]), found.labels
-            )
+            ax = plotting.plot_membership_histogram(found.memberships, found.labels)
             figures.append(_save(plt, ax.figure, folder, "certainty.png"))
             sections.append(_certainty_section(figures[-1], found, n_clusters))
         times = found.metadata.get("starttime")
@@ -416,7 +416,7 @@ def _overview(found, n_clusters, fitted):
     n = found.labels.size
     certainty = None
     if found.memberships is not None:
-        highest = np.asarray(found.memberships[:]).max(axis=1)
+        highest = found.memberships.max(axis=1)
         certainty = [
             float(np.median(highest[found.labels == k])) if sizes[k] else np.nan
             for k in range(n_clusters)
@@ -453,7 +453,7 @@ def _overview(found, n_clusters, fitted):
 
 
 def _certainty_section(figure, found, n_clusters):
-    highest = np.asarray(found.memberships[:]).max(axis=1)
+    highest = found.memberships.max(axis=1)
     unsure = float(np.mean(highest < 0.5 + 0.5 / n_clusters))
     text = (
         "<p>Each window's highest fuzzy membership: 1 is a window that "
@@ -593,8 +593,7 @@ def _typicality(found, fitted, n_clusters):
             scores[start:stop] = ((block - centers[labels[start:stop]]) ** 2).sum(1)
         return scores, how
     if found.memberships is not None:
-        memberships = np.asarray(found.memberships[:])
-        own = memberships[np.arange(labels.size), labels]
+        own = found.memberships[np.arange(labels.size), labels]
         return -own, "of the highest membership"
     return None, "drawn at random: the predictions hold no features or memberships"
 

@@ -801,6 +801,19 @@ def render(text):
     return REGION.sub(fill, text)
 
 
+@table("pooling")
+def _():
+    mean = "quality_pooling_mean"
+    columns = [
+        Column('`"max"` (the defaults): TSCC', CURRENT),
+        Column('`pooling="mean"`: TSCC', [mean]),
+        Column('`"max"`: pretraining + K-means', CURRENT, PRETRAIN),
+        Column('`"mean"`: pretraining + K-means', [mean], PRETRAIN),
+    ]
+    sets = [name for name in REAL if seeds_in(records(mean), name, TSCC)]
+    return f"{compare(columns, sets, ('nmi', 'acc'))}\n\n{sources(*CURRENT, mean)}"
+
+
 @table("depth-at-budget")
 def _():
     """Seed 0 of the synthetic set at the 0.4 budget: depth 10 against 5."""
