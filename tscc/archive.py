@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .io.windows import station_codes, window_times
 from .synthetic import _band_limited_noise, _impulsive_events, _unit_rms
 
 __all__ = ["EventArchive", "write_event_archive"]
@@ -74,14 +75,10 @@ class EventArchive:
             True where an event's record starts inside the window
             ``[starttime, starttime + window)`` of the same station.
         """
-        trace_id = np.asarray(trace_id, dtype=str)
-        starts = np.asarray(starttime)
-        if starts.dtype.kind in "US":
-            starts = np.char.rstrip(starts.astype(str), "Z")
-        starts = starts.astype("datetime64[ms]")
-        station = np.array([".".join(t.split(".")[:2]) for t in trace_id], dtype=str)
+        station = station_codes(trace_id)
+        starts = window_times(starttime, "ms")
         width = np.timedelta64(int(round(self.window * 1000)), "ms")
-        holds = np.zeros(trace_id.shape, dtype=bool)
+        holds = np.zeros(station.shape, dtype=bool)
         for name in np.unique(station):
             mine = station == name
             times = np.sort(self.event_time[self.event_station == name])

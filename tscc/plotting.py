@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 from sklearn.decomposition import PCA
 
+from .io.windows import window_times
+
 __all__ = [
     "plot_cluster_rhythms",
     "plot_cluster_spectra",
@@ -19,6 +21,7 @@ __all__ = [
     "plot_embedding",
     "plot_history",
     "plot_membership_histogram",
+    "TIME_BINS",
     "time_bin",
 ]
 
@@ -383,24 +386,12 @@ def _channel_series(X, labels, channel):
 # ---------------------------------------------------------------------------
 
 _BIN_UNITS = {"hour": "h", "day": "D"}
-
-
-def _as_times(times):
-    """Times as datetime64[s]: ISO strings (a trailing Z allowed) or datetime64."""
-    times = np.asarray(times)
-    if times.dtype.kind in "US":
-        times = np.char.rstrip(times.astype(str), "Z")
-    try:
-        return times.astype("datetime64[s]")
-    except ValueError as exc:
-        raise ValueError(
-            "times must be datetime64 values or ISO 8601 strings such as "
-            f"'2024-03-01T06:00:00Z': {exc}"
-        ) from None
+#: The widths of a timeline's bins that :func:`time_bin` takes.
+TIME_BINS = ("auto", *_BIN_UNITS)
 
 
 def _check_times(times, labels):
-    times = _as_times(times)
+    times = window_times(times)
     labels = np.asarray(labels)
     if times.ndim != 1 or times.shape != labels.shape:
         raise ValueError(
@@ -425,11 +416,11 @@ def time_bin(times, bin="auto"):
     -------
     bin : {"hour", "day"}
     """
-    if bin not in ("auto", *_BIN_UNITS):
+    if bin not in TIME_BINS:
         raise ValueError(f'bin must be "auto", "hour" or "day", got {bin!r}.')
     if bin != "auto":
         return bin
-    times = _as_times(times)
+    times = window_times(times)
     span = times.max() - times.min()
     return "hour" if span <= np.timedelta64(14, "D") else "day"
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .io.windows import station_codes, window_times
 
 __all__ = ["ReportSummary", "write_report"]
 
@@ -81,6 +82,11 @@ class _Predictions:
     metadata: dict = field(default_factory=dict)
     rows: object = None  # rows of the windows store, when not 0..n-1
     attrs: dict = field(default_factory=dict)
+    station: object = None  # NET.STA of each window, from its trace id
+
+    def __post_init__(self):
+        if "trace_id" in self.metadata:
+            self.station = station_codes(self.metadata["trace_id"])
 
 
 def write_report(
@@ -176,7 +182,7 @@ def write_report(
         raise ValueError(
             f"n_examples and n_mean must be at least 1, got {n_examples} and {n_mean}."
         )
-    if bin not in ("auto", "hour", "day"):
+    if bin not in plotting.TIME_BINS:
         raise ValueError(f'bin must be "auto", "hour" or "day", got {bin!r}.')
     found = _read_predictions(predictions)
     if found.memberships is not None:  # read once: three parts use them
@@ -382,18 +388,11 @@ def _n_clusters(found, fitted):
 
 
 def _stations(found):
-    """``NET.STA`` of every window's trace id, in order of appearance."""
-    trace_ids = found.metadata.get("trace_id")
-    if trace_ids is None:
+    """``NET.STA`` of the windows' trace ids, in order of appearance."""
+    if found.station is None:
         return []
-    station = _station_of(trace_ids)
-    _, first = np.unique(station, return_index=True)
-    return [str(station[i]) for i in np.sort(first)]
-
-
-def _station_of(trace_ids):
-    parts = np.char.split(trace_ids.astype(str), ".")
-    return np.array([".".join(p[:2]) for p in parts], dtype=str)
+    _, first = np.unique(found.station, return_index=True)
+    return [str(found.station[i]) for i in np.sort(first)]
 
 
 def _windows_store(windows, found):
@@ -422,8 +421,7 @@ def _overview(found, n_clusters, fitted):
             for k in range(n_clusters)
         ]
     times = found.metadata.get("starttime")
-    stations = found.metadata.get("trace_id")
-    station_of = _station_of(stations) if stations is not None else None
+    station_of = found.station
     rows = []
     for k in range(n_clusters):
         cells = [f"{k}", f"{sizes[k]:,}", f"{100 * sizes[k] / n:.1f} %"]
@@ -441,9 +439,7 @@ def _overview(found, n_clusters, fitted):
     if station_of is not None:
         facts.append(f"from <b>{np.unique(station_of).size}</b> station(s)")
     if times is not None:
-        from .plotting import _as_times
-
-        parsed = _as_times(times)
+        parsed = window_times(times)
         facts.append(f"between {parsed.min()} and {parsed.max()} UTC")
     if sizes.min() == 0:
         empty = ", ".join(str(k) for k in np.flatnonzero(sizes == 0))
@@ -466,10 +462,10 @@ def _certainty_section(figure, found, n_clusters):
 
 def _time_sections(plotting, plt, folder, figures, found, stations, n_clusters, bin):
     times = found.metadata["starttime"]
-    width = plotting.time_bin(plotting._as_times(times), bin)
+    width = plotting.time_bin(window_times(times), bin)
     parts = []
     if stations:
-        station_of = _station_of(found.metadata["trace_id"])
+        station_of = found.station
         shown = stations[:_MAX_TIMELINES]
         for number, station in enumerate(shown):
             rows = station_of == station
@@ -543,8 +539,9 @@ def _waveform_sections(
     if ranking is not None:
         ranks = ranking[chosen]
     sizes = np.bincount(found.labels, minlength=n_clusters)
-    channel_index, channel_name = _channel(channel, series, store)
-    rate = _sampling_rate(store)
+    attrs = _store_attrs(store)
+    channel_index, channel_name = _channel(channel, series, attrs)
+    rate = float(attrs["sampling_rate"]) if attrs.get("sampling_rate") else None
     fig = plotting.plot_cluster_waveforms(
         X, labels, n_examples=n_examples, channel=channel_index,
         sampling_rate=rate, ranking=ranks if ranking is not None else None,
@@ -622,9 +619,9 @@ def _chosen_rows(labels, ranking, n_clusters, n_examples, n_mean, random_state):
     return np.unique(np.concatenate(chosen)) if chosen else np.array([], dtype=int)
 
 
-def _channel(channel, series, store):
+def _channel(channel, series, attrs):
     n_channels = 1 if series.X.ndim == 2 else series.X.shape[2]
-    letters = _store_attrs(store).get("channels", "") or ""
+    letters = attrs.get("channels", "") or ""
     if channel is None:
         index = letters.index("Z") if "Z" in letters else 0
     elif isinstance(channel, str) and not channel.isdigit():
@@ -648,11 +645,6 @@ def _store_attrs(store):
     import zarr
 
     return zarr.open_group(store, mode="r").attrs.asdict()
-
-
-def _sampling_rate(store):
-    rate = _store_attrs(store).get("sampling_rate")
-    return float(rate) if rate else None
 
 
 def _provenance(found, fitted, store):

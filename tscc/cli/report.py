@@ -1,5 +1,6 @@
 """``tscc report``: an HTML report of the clusters of predictions or labels."""
 
+from ..plotting import TIME_BINS
 from ..report import write_report
 from ._options import positive_int
 
@@ -44,7 +45,7 @@ def add_parser(commands):
     )
     parser.add_argument(
         "--bin",
-        choices=("auto", "hour", "day"),
+        choices=TIME_BINS,
         default="auto",
         help="bins of the timelines (default: auto, per hour up to 14 days)",
     )

@@ -52,7 +52,13 @@ def run(args):
     if series.kind == "store":
         return _transform_store(args, model, series)
     refuse_store_options(args)
-    _save(args.out, model.transform(series.X), series)
+    features = model.transform(series.X)
+    _save(args.out, features, series)
+    print(
+        f"Features of shape {features.shape} of {series.describe()} written "
+        f"to {args.out}.",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -70,7 +76,7 @@ def _transform_store(args, model, series):
             (features,) = compute(
                 [tscc_dask.transform(model, series.X)], client, args.quiet
             )
-        _save(args.out, features, series, report=False)
+        _save(args.out, features, series)
         shape = features.shape
     seconds = time.perf_counter() - start
     print(
@@ -81,14 +87,9 @@ def _transform_store(args, model, series):
     return 0
 
 
-def _save(path, features, series, report=True):
+def _save(path, features, series):
+    """Features as .npy, or as .npz with the provenance of every series."""
     if Path(path).suffix.lower() == ".npy":
         np.save(path, features)
     else:
         np.savez(path, features=features, **series.metadata)
-    if report:
-        print(
-            f"Features of shape {features.shape} of {series.describe()} written "
-            f"to {path}.",
-            file=sys.stderr,
-        )

@@ -30,7 +30,13 @@ from .arrays import ARRAY_SUFFIXES, load_array
 from .inputs import SeriesInput, open_series
 from .paths import expand_paths
 from .store import StoreSummary, open_windows, write_windows
-from .windows import SEISMIC_SUFFIXES, SeismicWindows, read_windows
+from .windows import (
+    SEISMIC_SUFFIXES,
+    SeismicWindows,
+    read_windows,
+    station_codes,
+    window_times,
+)
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -43,5 +49,7 @@ __all__ = [
     "open_series",
     "open_windows",
     "read_windows",
+    "station_codes",
+    "window_times",
     "write_windows",
 ]

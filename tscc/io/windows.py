@@ -20,7 +20,13 @@ from ._cutting import (
 )
 from .paths import expand_paths
 
-__all__ = ["SEISMIC_SUFFIXES", "SeismicWindows", "read_windows"]
+__all__ = [
+    "SEISMIC_SUFFIXES",
+    "SeismicWindows",
+    "read_windows",
+    "station_codes",
+    "window_times",
+]
 
 #: File name suffixes taken for seismic recordings without asking ObsPy.
 SEISMIC_SUFFIXES = (
@@ -39,6 +45,68 @@ SEISMIC_SUFFIXES = (
     ".dat",
     ".wav",
 )
+
+
+def window_times(starttime, unit="s"):
+    """Window starts as datetime64: the ``starttime`` provenance, parsed.
+
+    Parameters
+    ----------
+    starttime : array-like of str or datetime64
+        ISO 8601 UTC times, as :class:`SeismicWindows` and the stores keep
+        them (``"2024-03-01T00:00:04.000000Z"``; the trailing ``Z`` may be
+        left out), or datetime64 values.
+    unit : str, default="s"
+        The datetime64 unit of the result, e.g. ``"ms"``.
+
+    Returns
+    -------
+    times : ndarray of datetime64
+
+    Raises
+    ------
+    ValueError
+        If a value is not an ISO 8601 time.
+
+    Examples
+    --------
+    >>> from tscc.io import window_times
+    >>> window_times(["2024-03-01T00:00:04.000000Z"])
+    array(['2024-03-01T00:00:04'], dtype='datetime64[s]')
+    """
+    times = np.asarray(starttime)
+    if times.dtype.kind in "US":
+        times = np.char.rstrip(times.astype(str), "Z")
+    try:
+        return times.astype(f"datetime64[{unit}]")
+    except ValueError as exc:
+        raise ValueError(
+            "times must be datetime64 values or ISO 8601 strings such as "
+            f"'2024-03-01T06:00:00Z': {exc}"
+        ) from None
+
+
+def station_codes(trace_id):
+    """The station ``NET.STA`` of each SEED id ``NET.STA.LOC.CHA``.
+
+    Parameters
+    ----------
+    trace_id : array-like of str
+        Trace ids, as :class:`SeismicWindows` keeps them (``"XX.ST01..HH?"``).
+
+    Returns
+    -------
+    stations : ndarray of str
+
+    Examples
+    --------
+    >>> from tscc.io import station_codes
+    >>> station_codes(["XX.ST01..HH?", "XX.ST02.00.HHZ"]).tolist()
+    ['XX.ST01', 'XX.ST02']
+    """
+    network, _, rest = np.char.partition(np.asarray(trace_id, dtype=str), ".").T
+    station = np.char.partition(rest, ".")[..., 0]
+    return np.char.add(np.char.add(network, "."), station)
 
 
 @dataclass(frozen=True, eq=False)
