@@ -619,23 +619,23 @@ class TSCCClusterer(
         is small enough, in the array's order so that each chunk is read
         once, rather than a random batch of chunks at every step.
         """
-        if X.lazy and (
-            rows is None
-            or 4 * len(rows) * X.shape[1] * X.shape[2] > SAMPLE_IN_MEMORY_BYTES
-        ):
+        sample_fits = (
+            rows is not None
+            and 4 * len(rows) * X.shape[1] * X.shape[2] <= SAMPLE_IN_MEMORY_BYTES
+        )
+        if X.lazy and not sample_fits:
             series = X if rows is None else X.subset(rows)
-        elif X.lazy:
-            progress.message(
-                f"reading the {len(rows)} training series into memory, chunk by chunk"
-            )
-            values = X.subset(rows).values()
+        else:
+            if X.lazy:
+                progress.message(
+                    f"reading the {len(rows)} training series into memory, "
+                    "chunk by chunk"
+                )
+                values = X.subset(rows).values()  # sorted rows: each chunk once
+            else:
+                values = X.values() if rows is None else X.values()[rows]
             series = TensorSeries(torch.tensor(values, dtype=torch.float32))
             del values
-        else:
-            values = X.values()
-            if rows is not None:
-                values = values[rows]
-            series = TensorSeries(torch.tensor(values, dtype=torch.float32))
         if rows is not None:
             progress.message(f"training on {len(series)} of {len(X)} series")
         if len(series) < ranks.size:
