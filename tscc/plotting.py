@@ -415,6 +415,14 @@ def time_bin(times, bin="auto"):
     Returns
     -------
     bin : {"hour", "day"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tscc.plotting import time_bin
+    >>> start = np.datetime64("2024-03-01")
+    >>> time_bin([start, start + np.timedelta64(30, "D")])
+    'day'
     """
     if bin not in TIME_BINS:
         raise ValueError(f'bin must be "auto", "hour" or "day", got {bin!r}.')
